@@ -1,0 +1,13 @@
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { AppModule } from './app.module';
+
+async function bootstrap(): Promise<void> {
+  const app = await NestFactory.create(AppModule);
+  app.enableShutdownHooks();
+  const port = Number(process.env['PORT'] ?? 8080);
+  await app.listen(port);
+  Logger.log(`ws-gateway listening on http://localhost:${port}`);
+}
+
+void bootstrap();
