@@ -39,6 +39,30 @@ export default [
     },
   },
   {
+    // Tests (and only tests) may also use the test tooling libs.
+    files: ['**/*.spec.ts', '**/test/**/*.ts'],
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: true,
+          banTransitiveDependencies: true,
+          allow: ['^.*/eslint(\\.base)?\\.config\\.[cm]?[jt]s$'],
+          depConstraints: boundaryConstraints.map((c) =>
+            c.sourceTag.startsWith('type:')
+              ? {
+                  ...c,
+                  onlyDependOnLibsWithTags: [
+                    ...new Set([...c.onlyDependOnLibsWithTags, 'type:test']),
+                  ],
+                }
+              : c,
+          ),
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.ts'],
     rules: {
       'no-console': ['error', { allow: ['warn', 'error'] }],

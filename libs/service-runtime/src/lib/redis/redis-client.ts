@@ -1,0 +1,52 @@
+import Redis from 'ioredis';
+import type { Logger } from 'pino';
+
+/**
+ * Redis clients that fail fast: with the offline queue off, a command issued
+ * while Redis is unreachable errors at once and the request is answered 503
+ * `unavailable`, instead of hanging until a client timeout. ioredis keeps
+ * reconnecting in the background.
+ */
+export function createRedisClient(url: string, name: string, logger?: Logger): Redis {
+  const client = new Redis(url, {
+    connectionName: name,
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2000,
+    commandTimeout: 2000,
+    retryStrategy: (times) => Math.min(times * 100, 1000),
+  });
+  let lastError = '';
+  client.on('error', (error: Error) => {
+    // One line per distinct failure, not one per reconnect attempt.
+    if (error.message !== lastError)
+      logger?.warn({ redis: name, err: error.message }, 'redis error');
+    lastError = error.message;
+  });
+  client.on('ready', () => {
+    if (lastError) logger?.info({ redis: name }, 'redis reconnected');
+    lastError = '';
+  });
+  return client;
+}
+
+/** Connects, but lets the service start (not ready) when Redis is down. */
+export async function connectRedis(client: Redis, logger?: Logger): Promise<void> {
+  try {
+    await client.connect();
+  } catch (error) {
+    logger?.error(
+      { err: (error as Error).message },
+      'redis unreachable at start; retrying in the background',
+    );
+  }
+}
+
+export async function isRedisUp(client: Redis): Promise<boolean> {
+  try {
+    return (await client.ping()) === 'PONG';
+  } catch {
+    return false;
+  }
+}
