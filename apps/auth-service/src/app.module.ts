@@ -1,5 +1,29 @@
-import { Module } from '@nestjs/common';
-import { HealthController } from './health/health.controller';
+import { DynamicModule, Module } from '@nestjs/common';
+import { HealthController, loggingModule, Readiness } from '@admitone/service-runtime';
+import { AuthConfig } from './config/auth-config';
+import { AuthConfigModule } from './config/config.module';
+import { AuthMetricsModule } from './metrics/auth-metrics.module';
+import { RateLimitsModule } from './rate-limits/rate-limits.module';
+import { RedisModule } from './redis/redis.module';
+import { SessionsModule } from './sessions/sessions.module';
+import { TicketsModule } from './tickets/tickets.module';
 
-@Module({ controllers: [HealthController] })
-export class AppModule {}
+@Module({})
+export class AppModule {
+  static forRoot(config: AuthConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        AuthConfigModule.forRoot(config),
+        loggingModule('auth-service', config.LOG_LEVEL),
+        RedisModule,
+        AuthMetricsModule,
+        RateLimitsModule,
+        SessionsModule,
+        TicketsModule,
+      ],
+      controllers: [HealthController],
+      providers: [Readiness],
+    };
+  }
+}

@@ -20,3 +20,19 @@ export const SessionRevokedMessageSchema = z.object({
   revoked_at: z.iso.datetime(),
 });
 export type SessionRevokedMessage = z.infer<typeof SessionRevokedMessageSchema>;
+
+/**
+ * `POST /internal/sessions/status` (service credential): which of these
+ * sessions are no longer active (revoked, expired or unknown). Gateways call
+ * it periodically for their live sockets, so a revocation missed while cut
+ * off from Redis still takes effect.
+ */
+export const SESSION_STATUS_MAX_IDS = 1000;
+export const SessionStatusRequestSchema = z.object({
+  session_ids: z.array(z.string().min(1).max(128)).max(SESSION_STATUS_MAX_IDS),
+});
+export type SessionStatusRequest = z.infer<typeof SessionStatusRequestSchema>;
+export const SessionStatusResponseSchema = z.object({
+  inactive: z.array(z.string()),
+});
+export type SessionStatusResponse = z.infer<typeof SessionStatusResponseSchema>;

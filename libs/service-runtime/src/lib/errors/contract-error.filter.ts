@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@n
 import type { ErrorBody, ErrorCode } from '@admitone/auth-contracts';
 import { ERROR_CODES, statusOf } from '@admitone/auth-contracts';
 import type { Request, Response } from 'express';
+import { requestIdFrom } from '../logging/logging';
 import { ContractError, isStoreUnavailable } from './contract-error';
 
 /**
@@ -21,15 +22,18 @@ export class ContractErrorFilter implements ExceptionFilter {
     if (error.code === 'internal_error') {
       this.logger.error({ err: exception, request_id: req.id }, 'unhandled error');
     }
+    if (res.headersSent) return;
     if (error.retryAfterSeconds !== undefined)
       res.setHeader('Retry-After', String(error.retryAfterSeconds));
+    // Body-parser errors happen before the logging middleware assigns an id.
+    const requestId = req.id ? String(req.id) : requestIdFrom(req.headers?.['x-request-id']);
+    if (!res.getHeader('X-Request-Id')) res.setHeader('X-Request-Id', requestId);
     const body: ErrorBody = {
       error: error.code,
       message: error.message,
-      request_id: String(req.id ?? ''),
+      request_id: requestId,
       ...(error.reason ? { reason: error.reason } : {}),
     };
-    if (res.headersSent) return;
     res.status(statusOf(error.code)).json(body);
   }
 
@@ -67,6 +71,7 @@ function codeForStatus(status: number): ErrorCode {
 
 function describeBadRequest(error: Error): string {
   const type = (error as { type?: string }).type;
+  if (error instanceof SyntaxError) return 'The body is not valid JSON.';
   if (type === 'entity.parse.failed') return 'The body is not valid JSON.';
   if (type === 'entity.too.large') return 'The body is too large.';
   if (type === 'encoding.unsupported' || type === 'charset.unsupported')

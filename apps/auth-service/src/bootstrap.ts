@@ -1,0 +1,35 @@
+import { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { SwaggerModule } from '@nestjs/swagger';
+import { ContractErrorFilter } from '@admitone/service-runtime';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from './app.module';
+import { AuthConfig } from './config/auth-config';
+import { buildOpenApiDocument } from './docs/openapi';
+
+/** Builds the HTTP application from a validated configuration. */
+export async function createAuthApp(config: AuthConfig): Promise<INestApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
+    bufferLogs: true,
+  });
+  app.useLogger(app.get(Logger));
+  app.useGlobalFilters(new ContractErrorFilter());
+  app.set('trust proxy', config.TRUST_PROXY);
+  app.disable('x-powered-by');
+  app.useBodyParser('json', { limit: '32kb' });
+  const allowed = config.ALLOWED_ORIGINS;
+  app.enableCors({
+    origin: (origin, callback) =>
+      callback(null, !origin || allowed.includes('*') || allowed.includes(origin)),
+    methods: ['GET', 'POST'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'X-Request-Id'],
+    exposedHeaders: ['Retry-After', 'X-Request-Id'],
+    maxAge: 600,
+  });
+  SwaggerModule.setup('docs', app, buildOpenApiDocument(), {
+    jsonDocumentUrl: 'docs/openapi.json',
+  });
+  app.enableShutdownHooks();
+  return app;
+}

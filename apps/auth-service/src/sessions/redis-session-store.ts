@@ -1,0 +1,104 @@
+import type { RevocationReason } from '@admitone/auth-contracts';
+import type Redis from 'ioredis';
+import { RotateResult, SessionRecord, SessionStore } from './session-store';
+
+/**
+ * Keys: `session:<id>` (hash), `refresh:<sha256>` (hash: session_id, state),
+ * `user-sessions:<user>` (set). Rotation and revocation are Lua scripts, so
+ * each is one atomic step however many replicas race on it.
+ */
+const ROTATE = `
+local sid = redis.call('HGET', KEYS[1], 'session_id')
+if not sid then return {'unknown'} end
+if redis.call('HGET', KEYS[1], 'state') ~= 'active' then return {'reused', sid} end
+redis.call('HSET', KEYS[1], 'state', 'rotated')
+redis.call('HSET', KEYS[2], 'session_id', sid, 'state', 'active')
+redis.call('EXPIRE', KEYS[2], ARGV[1])
+redis.call('EXPIRE', ARGV[2] .. sid, ARGV[1])
+return {'rotated', sid}
+`;
+
+const REVOKE = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('HEXISTS', KEYS[1], 'revoked_at') == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'revoked_at', ARGV[1], 'revoke_reason', ARGV[2])
+return 1
+`;
+
+type ScriptedRedis = Redis & {
+  admitoneRotateRefresh(
+    oldKey: string,
+    newKey: string,
+    ttl: number,
+    sessionPrefix: string,
+  ): Promise<string[]>;
+  admitoneRevokeSession(key: string, at: string, reason: string): Promise<number>;
+};
+
+export class RedisSessionStore implements SessionStore {
+  private readonly redis: ScriptedRedis;
+
+  constructor(
+    redis: Redis,
+    private readonly prefix: string,
+  ) {
+    if (!('admitoneRotateRefresh' in redis)) {
+      redis.defineCommand('admitoneRotateRefresh', { numberOfKeys: 2, lua: ROTATE });
+      redis.defineCommand('admitoneRevokeSession', { numberOfKeys: 1, lua: REVOKE });
+    }
+    this.redis = redis as ScriptedRedis;
+  }
+
+  private sessionKey(id: string): string {
+    return `${this.prefix}session:${id}`;
+  }
+
+  async create(session: SessionRecord, refreshHash: string, ttlSeconds: number): Promise<void> {
+    const userSessions = `${this.prefix}user-sessions:${session.user_id}`;
+    await this.redis
+      .multi()
+      .hset(this.sessionKey(session.id), {
+        id: session.id,
+        user_id: session.user_id,
+        created_at: session.created_at,
+      })
+      .expire(this.sessionKey(session.id), ttlSeconds)
+      .hset(`${this.prefix}refresh:${refreshHash}`, { session_id: session.id, state: 'active' })
+      .expire(`${this.prefix}refresh:${refreshHash}`, ttlSeconds)
+      .sadd(userSessions, session.id)
+      .expire(userSessions, ttlSeconds)
+      .exec();
+  }
+
+  async get(id: string): Promise<SessionRecord | null> {
+    const h = await this.redis.hgetall(this.sessionKey(id));
+    if (!h['id']) return null;
+    return {
+      id: h['id'],
+      user_id: h['user_id'] ?? '',
+      created_at: h['created_at'] ?? '',
+      ...(h['revoked_at']
+        ? { revoked_at: h['revoked_at'], revoke_reason: h['revoke_reason'] as RevocationReason }
+        : {}),
+    };
+  }
+
+  async rotateRefresh(oldHash: string, newHash: string, ttlSeconds: number): Promise<RotateResult> {
+    const [status, sid] = await this.redis.admitoneRotateRefresh(
+      `${this.prefix}refresh:${oldHash}`,
+      `${this.prefix}refresh:${newHash}`,
+      ttlSeconds,
+      `${this.prefix}session:`,
+    );
+    if (status === 'rotated' || status === 'reused') return { status, session_id: sid };
+    return { status: 'unknown' };
+  }
+
+  async revoke(id: string, reason: RevocationReason, at: string): Promise<boolean> {
+    return (await this.redis.admitoneRevokeSession(this.sessionKey(id), at, reason)) === 1;
+  }
+
+  async listByUser(userId: string): Promise<string[]> {
+    return this.redis.smembers(`${this.prefix}user-sessions:${userId}`);
+  }
+}

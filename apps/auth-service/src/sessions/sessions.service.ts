@@ -1,0 +1,166 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { LoginRequest, RevocationReason, TokenResponse } from '@admitone/auth-contracts';
+import { ContractError, RateLimiter, randomToken, sha256Hex } from '@admitone/service-runtime';
+import { PinoLogger } from 'nestjs-pino';
+import { AUTH_CONFIG, AuthConfig } from '../config/auth-config';
+import { AuthMetrics } from '../metrics/auth-metrics';
+import { LOGIN_BY_ACCOUNT, LOGIN_BY_ADDRESS } from '../rate-limits/rate-limits.module';
+import { KeyRing } from '../keys/key-ring';
+import { toUser, UsersService } from '../users/users.service';
+import { UserRecord } from '../users/user-store';
+import { REVOCATION_PUBLISHER, RevocationPublisher } from './revocation-publisher';
+import { SESSION_STORE, SessionStore } from './session-store';
+
+@Injectable()
+export class SessionsService {
+  constructor(
+    @Inject(SESSION_STORE) private readonly store: SessionStore,
+    @Inject(REVOCATION_PUBLISHER) private readonly publisher: RevocationPublisher,
+    @Inject(AUTH_CONFIG) private readonly config: AuthConfig,
+    @Inject(LOGIN_BY_ADDRESS) private readonly loginByAddress: RateLimiter,
+    @Inject(LOGIN_BY_ACCOUNT) private readonly loginByAccount: RateLimiter,
+    private readonly users: UsersService,
+    private readonly keys: KeyRing,
+    private readonly metrics: AuthMetrics,
+    private readonly logger: PinoLogger,
+  ) {
+    logger.setContext('SessionsService');
+  }
+
+  async login(request: LoginRequest, clientAddress: string): Promise<TokenResponse> {
+    for (const decision of [
+      await this.loginByAddress.consume(clientAddress),
+      await this.loginByAccount.consume(request.email),
+    ]) {
+      if (!decision.allowed) {
+        this.metrics.logins.inc({ result: 'rate_limited' });
+        this.logger.warn(
+          { audit: 'login_rate_limited', remote_address: clientAddress },
+          'login rate limited',
+        );
+        throw new ContractError('rate_limited', undefined, {
+          retryAfterSeconds: decision.retryAfterSeconds,
+        });
+      }
+    }
+    const user = await this.users.verifyCredentials(request.email, request.password);
+    if (!user) {
+      this.metrics.logins.inc({ result: 'invalid_credentials' });
+      this.logger.info({ audit: 'login_failed', remote_address: clientAddress }, 'login failed');
+      throw new ContractError('invalid_credentials');
+    }
+    const sessionId = randomUUID();
+    const refreshToken = randomToken();
+    await this.store.create(
+      { id: sessionId, user_id: user.id, created_at: new Date().toISOString() },
+      sha256Hex(refreshToken),
+      this.config.REFRESH_TOKEN_TTL_SECONDS,
+    );
+    this.metrics.logins.inc({ result: 'success' });
+    this.logger.info({ audit: 'login', user_id: user.id, session_id: sessionId }, 'logged in');
+    return this.tokenResponse(user, sessionId, refreshToken);
+  }
+
+  async refresh(refreshToken: string): Promise<TokenResponse> {
+    const newToken = randomToken();
+    const rotated = await this.store.rotateRefresh(
+      sha256Hex(refreshToken),
+      sha256Hex(newToken),
+      this.config.REFRESH_TOKEN_TTL_SECONDS,
+    );
+    if (rotated.status === 'unknown') {
+      this.metrics.refreshes.inc({ result: 'invalid_refresh_token' });
+      throw new ContractError('invalid_refresh_token');
+    }
+    if (rotated.status === 'reused') {
+      this.metrics.refreshes.inc({ result: 'refresh_token_reused' });
+      this.logger.warn(
+        { audit: 'refresh_token_reused', session_id: rotated.session_id },
+        'rotated refresh token replayed; revoking session',
+      );
+      await this.revoke(rotated.session_id, 'refresh_token_reused');
+      throw new ContractError('refresh_token_reused');
+    }
+    const session = await this.store.get(rotated.session_id);
+    const user = session && !session.revoked_at ? await this.users.findById(session.user_id) : null;
+    if (!session || session.revoked_at || !user || user.disabled) {
+      this.metrics.refreshes.inc({ result: 'invalid_refresh_token' });
+      throw new ContractError('invalid_refresh_token');
+    }
+    this.metrics.refreshes.inc({ result: 'success' });
+    return this.tokenResponse(user, session.id, newToken);
+  }
+
+  /** Revokes a session and tells every gateway to close its sockets. */
+  async revoke(sessionId: string, reason: RevocationReason): Promise<void> {
+    const session = await this.store.get(sessionId);
+    const revokedAt = new Date().toISOString();
+    const revoked = await this.store.revoke(sessionId, reason, revokedAt);
+    if (!session || !revoked) return;
+    this.metrics.revocations.inc({ reason });
+    this.logger.info(
+      { audit: 'session_revoked', session_id: sessionId, user_id: session.user_id, reason },
+      'session revoked',
+    );
+    await this.publisher
+      .publish({
+        type: 'session_revoked',
+        session_id: sessionId,
+        user_id: session.user_id,
+        reason,
+        revoked_at: revokedAt,
+      })
+      .catch((error: Error) =>
+        this.logger.error(
+          { err: error.message, session_id: sessionId },
+          'could not publish revocation; gateways will catch it on re-check',
+        ),
+      );
+  }
+
+  async revokeAllForUser(userId: string, reason: RevocationReason): Promise<number> {
+    const ids = await this.store.listByUser(userId);
+    for (const id of ids) await this.revoke(id, reason);
+    return ids.length;
+  }
+
+  /** A session is active when it exists, is not revoked and its user is not disabled. */
+  async isActive(sessionId: string): Promise<boolean> {
+    const session = await this.store.get(sessionId);
+    return !!session && !session.revoked_at;
+  }
+
+  async inactiveOf(sessionIds: string[]): Promise<string[]> {
+    const states = await Promise.all(
+      sessionIds.map(async (id) => [id, await this.isActive(id)] as const),
+    );
+    return states.filter(([, active]) => !active).map(([id]) => id);
+  }
+
+  private async tokenResponse(
+    user: UserRecord,
+    sessionId: string,
+    refreshToken: string,
+  ): Promise<TokenResponse> {
+    const ttl = this.config.ACCESS_TOKEN_TTL_SECONDS;
+    const { token } = await this.keys.sign(
+      {
+        sub: user.id,
+        sid: sessionId,
+        roles: user.roles,
+        iss: this.config.JWT_ISSUER,
+        aud: this.config.JWT_AUDIENCE,
+      },
+      ttl,
+    );
+    return {
+      access_token: token,
+      token_type: 'Bearer',
+      expires_in: ttl,
+      refresh_token: refreshToken,
+      refresh_expires_in: this.config.REFRESH_TOKEN_TTL_SECONDS,
+      user: toUser(user),
+    };
+  }
+}

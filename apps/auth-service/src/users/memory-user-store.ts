@@ -1,0 +1,37 @@
+import { UserRecord, UserStore } from './user-store';
+
+export class MemoryUserStore implements UserStore {
+  private readonly byId = new Map<string, UserRecord>();
+  private readonly idByEmail = new Map<string, string>();
+
+  async create(user: UserRecord): Promise<boolean> {
+    if (this.idByEmail.has(user.email)) return false;
+    this.idByEmail.set(user.email, user.id);
+    this.byId.set(user.id, { ...user, roles: [...user.roles] });
+    return true;
+  }
+
+  async findByEmail(email: string): Promise<UserRecord | null> {
+    const id = this.idByEmail.get(email);
+    return id ? this.findById(id) : null;
+  }
+
+  async findById(id: string): Promise<UserRecord | null> {
+    const user = this.byId.get(id);
+    return user ? { ...user, roles: [...user.roles] } : null;
+  }
+
+  async setDisabled(id: string, disabled: boolean): Promise<void> {
+    const user = this.byId.get(id);
+    if (user) user.disabled = disabled;
+  }
+
+  async setPassword(id: string, passwordHash: string): Promise<void> {
+    const user = this.byId.get(id);
+    if (user) user.password_hash = passwordHash;
+  }
+
+  async list(): Promise<UserRecord[]> {
+    return [...this.byId.values()].map((u) => ({ ...u, roles: [...u.roles] }));
+  }
+}

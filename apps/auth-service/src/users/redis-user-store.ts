@@ -1,0 +1,74 @@
+import type Redis from 'ioredis';
+import { UserRecord, UserStore } from './user-store';
+
+/**
+ * Keys: `user:<id>` (hash), `user-email:<email>` (id), `users` (set of ids).
+ * The email key is claimed with SET NX first, so two concurrent creates of
+ * one email cannot both succeed.
+ */
+export class RedisUserStore implements UserStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  private userKey(id: string): string {
+    return `${this.prefix}user:${id}`;
+  }
+
+  private emailKey(email: string): string {
+    return `${this.prefix}user-email:${email}`;
+  }
+
+  async create(user: UserRecord): Promise<boolean> {
+    const claimed = await this.redis.set(this.emailKey(user.email), user.id, 'NX');
+    if (claimed !== 'OK') return false;
+    await this.redis
+      .multi()
+      .hset(this.userKey(user.id), {
+        id: user.id,
+        email: user.email,
+        password_hash: user.password_hash,
+        roles: JSON.stringify(user.roles),
+        disabled: user.disabled ? '1' : '0',
+        created_at: user.created_at,
+      })
+      .sadd(`${this.prefix}users`, user.id)
+      .exec();
+    return true;
+  }
+
+  async findByEmail(email: string): Promise<UserRecord | null> {
+    const id = await this.redis.get(this.emailKey(email));
+    return id ? this.findById(id) : null;
+  }
+
+  async findById(id: string): Promise<UserRecord | null> {
+    const h = await this.redis.hgetall(this.userKey(id));
+    if (!h['id']) return null;
+    return {
+      id: h['id'],
+      email: h['email'] ?? '',
+      password_hash: h['password_hash'] ?? '',
+      roles: JSON.parse(h['roles'] ?? '[]') as string[],
+      disabled: h['disabled'] === '1',
+      created_at: h['created_at'] ?? '',
+    };
+  }
+
+  async setDisabled(id: string, disabled: boolean): Promise<void> {
+    await this.redis.hset(this.userKey(id), 'disabled', disabled ? '1' : '0');
+  }
+
+  async setPassword(id: string, passwordHash: string): Promise<void> {
+    await this.redis.hset(this.userKey(id), 'password_hash', passwordHash);
+  }
+
+  async list(): Promise<UserRecord[]> {
+    const ids = await this.redis.smembers(`${this.prefix}users`);
+    const users = await Promise.all(ids.map((id) => this.findById(id)));
+    return users
+      .filter((u): u is UserRecord => u !== null)
+      .sort((a, b) => a.email.localeCompare(b.email));
+  }
+}

@@ -1,0 +1,77 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import type { User } from '@admitone/auth-contracts';
+import { PinoLogger } from 'nestjs-pino';
+import { AUTH_CONFIG, AuthConfig } from '../config/auth-config';
+import { hashPassword, verifyPassword } from './password-hasher';
+import { parseSeedUsers } from './seed-users';
+import { USER_STORE, UserRecord, UserStore } from './user-store';
+
+export function toUser(record: UserRecord): User {
+  return { id: record.id, email: record.email, roles: record.roles };
+}
+
+@Injectable()
+export class UsersService implements OnModuleInit {
+  /** Verified against when the email is unknown, so both answers take as long. */
+  private dummyHash: Promise<string> = hashPassword(randomUUID());
+
+  constructor(
+    @Inject(USER_STORE) private readonly store: UserStore,
+    @Inject(AUTH_CONFIG) private readonly config: AuthConfig,
+    private readonly logger: PinoLogger,
+  ) {
+    logger.setContext('UsersService');
+  }
+
+  async onModuleInit(): Promise<void> {
+    for (const seed of parseSeedUsers(this.config.SEED_USERS)) {
+      try {
+        const created = await this.create(seed.email, seed.password, seed.roles);
+        if (created) this.logger.info({ user_id: created.id, email: seed.email }, 'seeded user');
+      } catch (error) {
+        this.logger.error({ err: (error as Error).message }, 'could not seed users (is Redis up?)');
+        return;
+      }
+    }
+  }
+
+  /** Creates a user; null when the email is taken. */
+  async create(email: string, password: string, roles: string[]): Promise<UserRecord | null> {
+    const record: UserRecord = {
+      id: randomUUID(),
+      email,
+      password_hash: await hashPassword(password),
+      roles,
+      disabled: false,
+      created_at: new Date().toISOString(),
+    };
+    return (await this.store.create(record)) ? record : null;
+  }
+
+  /**
+   * The user for these credentials, or null. Unknown email, wrong password
+   * and disabled user are indistinguishable to the caller, in answer and time.
+   */
+  async verifyCredentials(email: string, password: string): Promise<UserRecord | null> {
+    const user = await this.store.findByEmail(email);
+    const ok = await verifyPassword(user?.password_hash ?? (await this.dummyHash), password);
+    return user && ok && !user.disabled ? user : null;
+  }
+
+  findById(id: string): Promise<UserRecord | null> {
+    return this.store.findById(id);
+  }
+
+  findByEmail(email: string): Promise<UserRecord | null> {
+    return this.store.findByEmail(email);
+  }
+
+  setDisabled(id: string, disabled: boolean): Promise<void> {
+    return this.store.setDisabled(id, disabled);
+  }
+
+  list(): Promise<UserRecord[]> {
+    return this.store.list();
+  }
+}
