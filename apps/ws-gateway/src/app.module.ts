@@ -1,5 +1,34 @@
-import { Module } from '@nestjs/common';
-import { HealthController } from './health/health.controller';
+import { DynamicModule, Module } from '@nestjs/common';
+import { loggingModule, RedisModule } from '@admitone/service-runtime';
+import { GatewayConfigModule } from './config/config.module';
+import { GatewayConfig } from './config/gateway-config';
+import { ConnectionsModule } from './connections/connections.module';
+import { DrainModule } from './drain/drain.module';
+import { HealthModule } from './health/health.module';
+import { GatewayMetricsModule } from './metrics/gateway-metrics';
+import { RevocationModule } from './revocation/revocation.module';
+import { UpgradeModule } from './upgrade/upgrade.module';
 
-@Module({ controllers: [HealthController] })
-export class AppModule {}
+@Module({})
+export class AppModule {
+  static forRoot(config: GatewayConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        GatewayConfigModule.forRoot(config),
+        loggingModule('ws-gateway', config.LOG_LEVEL),
+        RedisModule.forRoot({
+          service: 'ws-gateway',
+          url: config.REDIS_URL,
+          logLevel: config.LOG_LEVEL,
+        }),
+        GatewayMetricsModule,
+        HealthModule,
+        ConnectionsModule,
+        UpgradeModule,
+        RevocationModule,
+        DrainModule,
+      ],
+    };
+  }
+}

@@ -1,13 +1,32 @@
-import { Logger } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { AppModule } from './app.module';
+import { ConfigError, createLogger, loadConfig } from '@admitone/service-runtime';
+import { createGatewayApp } from './bootstrap';
+import { GatewayConfig, GatewayConfigSchema } from './config/gateway-config';
 
-async function bootstrap(): Promise<void> {
-  const app = await NestFactory.create(AppModule);
-  app.enableShutdownHooks();
-  const port = Number(process.env['PORT'] ?? 8080);
-  await app.listen(port);
-  Logger.log(`ws-gateway listening on http://localhost:${port}`);
+async function main(): Promise<void> {
+  let config: GatewayConfig;
+  try {
+    config = loadConfig(GatewayConfigSchema);
+  } catch (error) {
+    createLogger('ws-gateway').fatal(
+      { problems: (error as ConfigError).problems },
+      (error as Error).message,
+    );
+    process.exit(1);
+  }
+  const logger = createLogger('ws-gateway', config.LOG_LEVEL);
+  if (!config.REDIS_URL) logger.warn('REDIS_URL is unset: in-memory mode, one instance only');
+  const app = await createGatewayApp(config);
+  await app.listen(config.PORT, config.HOST);
+  logger.info(
+    { url: await app.getUrl(), ws_path: config.WS_PATH, auth_service_url: config.AUTH_SERVICE_URL },
+    'ws-gateway listening',
+  );
 }
 
-void bootstrap();
+main().catch((error: unknown) => {
+  createLogger('ws-gateway').fatal(
+    { err: error instanceof Error ? error.message : String(error) },
+    'ws-gateway failed to start',
+  );
+  process.exit(1);
+});

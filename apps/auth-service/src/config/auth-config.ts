@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import {
   DEFAULT_ACCESS_TOKEN_TTL_SECONDS,
   DEFAULT_TICKET_TTL_SECONDS,
+  DEVELOPMENT_EXCHANGE_CLIENT_KEY,
 } from '@admitone/auth-contracts';
 import {
   allowedOriginsSchema,
@@ -22,7 +23,7 @@ import { z } from 'zod';
  * in the README. Production refuses generated keys, default passwords and
  * `*` origins.
  */
-export const DEV_EXCHANGE_CLIENT_KEY = 'development-only-exchange-key-not-for-production';
+export const DEV_EXCHANGE_CLIENT_KEY = DEVELOPMENT_EXCHANGE_CLIENT_KEY;
 
 const intSeconds = (def: number, max: number) =>
   z.coerce.number().int().min(1).max(max).default(def);

@@ -40,3 +40,9 @@ export const TicketExchangeResponseSchema = z.object({
   ticket_issued_at: z.iso.datetime(),
 });
 export type TicketExchangeResponse = z.infer<typeof TicketExchangeResponseSchema>;
+
+/**
+ * The exchange credential both services fall back to in development, so
+ * `npm start` works with no configuration. Production refuses it.
+ */
+export const DEVELOPMENT_EXCHANGE_CLIENT_KEY = 'development-only-exchange-key-not-for-production';

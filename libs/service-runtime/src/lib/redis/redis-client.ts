@@ -50,3 +50,28 @@ export async function isRedisUp(client: Redis): Promise<boolean> {
     return false;
   }
 }
+
+/**
+ * A subscriber connection: unlike command clients it queues SUBSCRIBE until
+ * connected and re-subscribes by itself after every reconnect.
+ */
+export function createSubscriberClient(url: string, name: string, logger?: Logger): Redis {
+  const client = new Redis(url, {
+    connectionName: name,
+    enableOfflineQueue: true,
+    autoResubscribe: true,
+    maxRetriesPerRequest: null,
+    retryStrategy: (times) => Math.min(times * 100, 1000),
+  });
+  let lastError = '';
+  client.on('error', (error: Error) => {
+    if (error.message !== lastError)
+      logger?.warn({ redis: name, err: error.message }, 'redis subscriber error');
+    lastError = error.message;
+  });
+  client.on('ready', () => {
+    if (lastError) logger?.info({ redis: name }, 'redis subscriber reconnected');
+    lastError = '';
+  });
+  return client;
+}

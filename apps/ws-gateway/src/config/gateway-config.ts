@@ -1,0 +1,69 @@
+import { DEFAULT_WS_PATH } from '@admitone/agent-events';
+import { DEVELOPMENT_EXCHANGE_CLIENT_KEY } from '@admitone/auth-contracts';
+import {
+  allowedOriginsSchema,
+  LogLevelSchema,
+  NodeEnvSchema,
+  portSchema,
+  rateLimitSchema,
+  RedisPrefixSchema,
+  RedisUrlSchema,
+  refuseInsecureProductionDefaults,
+} from '@admitone/service-runtime';
+import { z } from 'zod';
+
+/**
+ * Every setting of ws-gateway, validated once at start. Contract section 5
+ * names PORT, NODE_ENV, LOG_LEVEL, REDIS_URL, ALLOWED_ORIGINS,
+ * AUTH_SERVICE_URL, EXCHANGE_CLIENT_KEY, WS_PATH, UPGRADE_RATE_LIMIT and
+ * MESSAGE_RATE_LIMIT; the rest are ours, with defaults that fit Cloud Run
+ * (10 s grace period) and Kubernetes (30 s).
+ */
+const int = (def: number, min: number, max: number) =>
+  z.coerce.number().int().min(min).max(max).default(def);
+
+export const GatewayConfigSchema = z
+  .object({
+    NODE_ENV: NodeEnvSchema,
+    PORT: portSchema(8080),
+    HOST: z.string().default('0.0.0.0'),
+    LOG_LEVEL: LogLevelSchema,
+    REDIS_URL: RedisUrlSchema,
+    REDIS_PREFIX: RedisPrefixSchema,
+    ALLOWED_ORIGINS: allowedOriginsSchema('http://localhost:4200,http://127.0.0.1:4200'),
+    /** Proxy hops in front of the gateway whose X-Forwarded-For is trusted. */
+    TRUST_PROXY_HOPS: int(0, 0, 10),
+    AUTH_SERVICE_URL: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8081'),
+    EXCHANGE_CLIENT_KEY: z.string().min(1).default(DEVELOPMENT_EXCHANGE_CLIENT_KEY),
+    EXCHANGE_TIMEOUT_MS: int(2000, 50, 30_000),
+    WS_PATH: z
+      .string()
+      .regex(/^\/[A-Za-z0-9/_.-]*$/, 'must be a path like /ws')
+      .default(DEFAULT_WS_PATH),
+    UPGRADE_RATE_LIMIT: rateLimitSchema('60/60s'),
+    MESSAGE_RATE_LIMIT: rateLimitSchema('30/10s'),
+    MAX_CONNECTIONS_PER_USER: int(10, 1, 10_000),
+    /** A client whose unread bytes pass this is closed with 1013. */
+    MAX_BUFFERED_BYTES: int(1024 * 1024, 64 * 1024, 64 * 1024 * 1024),
+    HEARTBEAT_INTERVAL_MS: int(25_000, 100, 600_000),
+    AUTH_EXPIRING_LEAD_SECONDS: int(60, 1, 3600),
+    SESSION_RECHECK_INTERVAL_MS: int(15_000, 100, 30_000),
+    DRAIN_SECONDS: int(5, 0, 120),
+  })
+  .superRefine(refuseInsecureProductionDefaults)
+  .superRefine((c, ctx) => {
+    if (
+      c.NODE_ENV === 'production' &&
+      (c.EXCHANGE_CLIENT_KEY === DEVELOPMENT_EXCHANGE_CLIENT_KEY ||
+        c.EXCHANGE_CLIENT_KEY.length < 32)
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['EXCHANGE_CLIENT_KEY'],
+        message: 'must be set to a key of at least 32 characters in production',
+      });
+    }
+  });
+
+export type GatewayConfig = z.output<typeof GatewayConfigSchema>;
+export const GATEWAY_CONFIG = Symbol('GATEWAY_CONFIG');

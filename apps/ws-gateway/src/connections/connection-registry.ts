@@ -1,0 +1,110 @@
+import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import type { Logger } from 'pino';
+import type { WebSocket } from 'ws';
+import { GATEWAY_CONFIG, GatewayConfig } from '../config/gateway-config';
+import { GatewayMetrics } from '../metrics/gateway-metrics';
+import type { UpgradeContext } from '../upgrade/upgrade-guard';
+import { Connection } from './connection';
+
+export const GATEWAY_LOGGER = Symbol('GATEWAY_LOGGER');
+
+/** Every live connection on this replica, by socket, user and session. */
+@Injectable()
+export class ConnectionRegistry implements OnModuleInit, OnModuleDestroy {
+  private readonly bySocket = new Map<WebSocket, Connection>();
+  private readonly byUser = new Map<string, Set<Connection>>();
+  private readonly bySession = new Map<string, Set<Connection>>();
+  private heartbeat?: NodeJS.Timeout;
+
+  constructor(
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    @Inject(GATEWAY_LOGGER) private readonly logger: Logger,
+    private readonly metrics: GatewayMetrics,
+  ) {}
+
+  onModuleInit(): void {
+    this.heartbeat = setInterval(
+      () => this.bySocket.forEach((c) => c.heartbeat()),
+      this.config.HEARTBEAT_INTERVAL_MS,
+    );
+    this.heartbeat.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.heartbeat);
+  }
+
+  open(ws: WebSocket, context: UpgradeContext): Connection {
+    const logger = this.logger.child({
+      connection_id: context.connection_id,
+      user_id: context.user.id,
+      session_id: context.session_id,
+      request_id: context.request_id,
+    });
+    const connection = new Connection(ws, context, this.config, this.metrics, logger, (c) =>
+      this.remove(c),
+    );
+    this.bySocket.set(ws, connection);
+    add(this.byUser, connection.userId, connection);
+    add(this.bySession, connection.sessionId, connection);
+    this.metrics.activeConnections.set(this.bySocket.size);
+    connection.start();
+    return connection;
+  }
+
+  of(ws: WebSocket): Connection | undefined {
+    return this.bySocket.get(ws);
+  }
+
+  /** Moves a renewed connection to its (possibly new) session. */
+  rebind(connection: Connection, previousSessionId: string): void {
+    remove(this.bySession, previousSessionId, connection);
+    add(this.bySession, connection.sessionId, connection);
+  }
+
+  countForUser(userId: string): number {
+    return this.byUser.get(userId)?.size ?? 0;
+  }
+
+  forUser(userId: string): Connection[] {
+    return [...(this.byUser.get(userId) ?? [])];
+  }
+
+  sessionIds(): string[] {
+    return [...this.bySession.keys()];
+  }
+
+  all(): Connection[] {
+    return [...this.bySocket.values()];
+  }
+
+  get size(): number {
+    return this.bySocket.size;
+  }
+
+  closeSession(sessionId: string, code: number, reason: string): number {
+    const connections = [...(this.bySession.get(sessionId) ?? [])];
+    for (const c of connections) c.close(code, reason);
+    return connections.length;
+  }
+
+  private remove(connection: Connection): void {
+    this.bySocket.delete(connection.ws);
+    remove(this.byUser, connection.userId, connection);
+    remove(this.bySession, connection.sessionId, connection);
+    this.metrics.activeConnections.set(this.bySocket.size);
+  }
+}
+
+function add<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
+  const set = map.get(key) ?? new Set<V>();
+  set.add(value);
+  map.set(key, set);
+}
+
+function remove<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
+  const set = map.get(key);
+  if (!set) return;
+  set.delete(value);
+  if (set.size === 0) map.delete(key);
+}

@@ -1,0 +1,209 @@
+import {
+  ClientMessage,
+  CLOSE_CODES,
+  parseClientMessage,
+  ServerMessage,
+  SUBPROTOCOL,
+  WsErrorCode,
+} from '@admitone/agent-events';
+import type { Logger } from 'pino';
+import type { RawData, WebSocket } from 'ws';
+import type { GatewayConfig } from '../config/gateway-config';
+import type { GatewayMetrics } from '../metrics/gateway-metrics';
+import type { UpgradeContext } from '../upgrade/upgrade-guard';
+
+/**
+ * One authenticated socket and everything that keeps it honest:
+ * - every inbound frame is parsed with the contract lib; a bad one gets an
+ *   `error` event and the socket lives, but 10 within a minute close it 1008;
+ * - a token bucket per connection answers a flood with `rate_limited` and
+ *   closes with 4429 when the flood persists;
+ * - `auth_expiring` goes out ahead of `auth_expires_at`, and at expiry the
+ *   socket closes with 4401 unless `reauth` renewed it;
+ * - a client that stops reading is closed with 1013 before its unsent bytes
+ *   pass MAX_BUFFERED_BYTES, so one slow reader cannot grow our memory;
+ * - protocol pings find dead peers, which are terminated.
+ */
+const INVALID_LIMIT = 10;
+const INVALID_WINDOW_MS = 60_000;
+
+export class Connection {
+  readonly id: string;
+  readonly userId: string;
+  sessionId: string;
+  authExpiresAt: number;
+  private alive = true;
+  private closing = false;
+  private tokens: number;
+  private lastRefill = Date.now();
+  private strikes = 0;
+  private invalidAt: number[] = [];
+  private expiringTimer?: NodeJS.Timeout;
+  private expiryTimer?: NodeJS.Timeout;
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly context: UpgradeContext,
+    private readonly config: GatewayConfig,
+    private readonly metrics: GatewayMetrics,
+    readonly logger: Logger,
+    private readonly onClosed: (connection: Connection, code: number) => void,
+  ) {
+    this.id = context.connection_id;
+    this.userId = context.user.id;
+    this.sessionId = context.session_id;
+    this.authExpiresAt = context.auth_expires_at;
+    this.tokens = config.MESSAGE_RATE_LIMIT.points;
+  }
+
+  start(): void {
+    this.ws.on('pong', () => (this.alive = true));
+    this.ws.on('error', (error) => this.logger.info({ err: error.message }, 'socket error'));
+    this.ws.once('close', (code: number) => {
+      this.clearTimers();
+      this.metrics.closes.inc({ code: String(code) });
+      this.logger.info({ close_code: code }, 'connection closed');
+      this.onClosed(this, code);
+    });
+    this.send({
+      type: 'connection_established',
+      connection_id: this.id,
+      user_id: this.userId,
+      protocol: SUBPROTOCOL,
+      auth_expires_at: new Date(this.authExpiresAt).toISOString(),
+      server_time: new Date().toISOString(),
+      heartbeat_interval_ms: this.config.HEARTBEAT_INTERVAL_MS,
+      connection_ready: true,
+    });
+    this.scheduleExpiry();
+  }
+
+  /** Admits one inbound frame: the typed message, or null when it was answered already. */
+  receive(data: RawData, isBinary: boolean): ClientMessage | null {
+    if (this.closing) return null;
+    if (!this.takeToken()) {
+      this.strikes += 1;
+      this.metrics.messages.inc({ type: 'rate_limited' });
+      if (this.strikes > Math.max(5, this.config.MESSAGE_RATE_LIMIT.points)) {
+        this.close(CLOSE_CODES.rate_limited.code, 'message rate exceeded');
+      } else {
+        this.sendError('rate_limited', 'Too many messages; slow down.');
+      }
+      return null;
+    }
+    this.strikes = 0;
+    const parsed = isBinary
+      ? ({
+          ok: false,
+          error: { code: 'invalid_message', message: 'frames are UTF-8 JSON text' },
+        } as const)
+      : parseClientMessage(data);
+    if (parsed.ok) {
+      this.metrics.messages.inc({ type: parsed.message.type });
+      return parsed.message;
+    }
+    this.metrics.messages.inc({ type: 'invalid' });
+    const now = Date.now();
+    this.invalidAt = this.invalidAt.filter((t) => now - t < INVALID_WINDOW_MS);
+    this.invalidAt.push(now);
+    if (this.invalidAt.length >= INVALID_LIMIT) {
+      this.close(CLOSE_CODES.policy_violation.code, 'repeated invalid messages');
+      return null;
+    }
+    this.sendError(
+      parsed.error.code,
+      parsed.error.message,
+      'ref' in parsed.error ? parsed.error.ref : undefined,
+    );
+    return null;
+  }
+
+  /** Sends a message; a reader too slow to keep up is closed with 1013 instead. */
+  send(message: ServerMessage): boolean {
+    if (this.closing || this.ws.readyState !== this.ws.OPEN) return false;
+    const frame = JSON.stringify(message);
+    if (this.ws.bufferedAmount + Buffer.byteLength(frame) > this.config.MAX_BUFFERED_BYTES) {
+      this.logger.warn(
+        { buffered_bytes: this.ws.bufferedAmount },
+        'slow reader: closing with 1013',
+      );
+      this.close(CLOSE_CODES.try_again_later.code, 'too slow to read');
+      // The close frame queues behind what the peer is not reading: do not wait for it.
+      setTimeout(() => this.ws.terminate(), 1000).unref();
+      return false;
+    }
+    this.ws.send(frame);
+    return true;
+  }
+
+  sendError(code: WsErrorCode, message: string, ref?: string): void {
+    this.send({ type: 'error', code, message, ...(ref ? { ref } : {}) });
+  }
+
+  /** A fresh ticket was exchanged: extend authentication without reconnecting. */
+  renew(authExpiresAt: number, sessionId: string): void {
+    this.authExpiresAt = authExpiresAt;
+    this.sessionId = sessionId;
+    this.scheduleExpiry();
+    this.send({ type: 'reauth_ok', auth_expires_at: new Date(authExpiresAt).toISOString() });
+  }
+
+  /** Called on every heartbeat tick: a peer that did not answer the last ping is gone. */
+  heartbeat(): void {
+    if (!this.alive) {
+      this.logger.info('no pong since the last ping: terminating dead peer');
+      this.ws.terminate();
+      return;
+    }
+    this.alive = false;
+    try {
+      this.ws.ping();
+    } catch {
+      this.ws.terminate();
+    }
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.clearTimers();
+    this.logger.info({ close_code: code, close_reason: reason }, 'closing connection');
+    this.ws.close(code, reason);
+  }
+
+  private takeToken(): boolean {
+    const { points, durationSeconds } = this.config.MESSAGE_RATE_LIMIT;
+    const now = Date.now();
+    this.tokens = Math.min(
+      points,
+      this.tokens + ((now - this.lastRefill) * points) / (durationSeconds * 1000),
+    );
+    this.lastRefill = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  private scheduleExpiry(): void {
+    this.clearTimers();
+    const now = Date.now();
+    const warnAt = this.authExpiresAt - this.config.AUTH_EXPIRING_LEAD_SECONDS * 1000;
+    this.expiringTimer = setTimeout(
+      () =>
+        this.send({
+          type: 'auth_expiring',
+          auth_expires_at: new Date(this.authExpiresAt).toISOString(),
+        }),
+      Math.max(0, warnAt - now),
+    );
+    this.expiryTimer = setTimeout(
+      () => this.close(CLOSE_CODES.auth_expired.code, 'authentication expired'),
+      Math.max(0, this.authExpiresAt - now),
+    );
+  }
+
+  private clearTimers(): void {
+    clearTimeout(this.expiringTimer);
+    clearTimeout(this.expiryTimer);
+  }
+}

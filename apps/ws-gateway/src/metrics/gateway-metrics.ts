@@ -1,0 +1,50 @@
+import { Global, Injectable, Module } from '@nestjs/common';
+import { Metrics, MetricsModule } from '@admitone/service-runtime';
+import { Gauge } from 'prom-client';
+
+/** Labels are contract codes and close codes: bounded, never a credential. */
+@Injectable()
+export class GatewayMetrics {
+  readonly upgrades;
+  readonly exchangeDuration;
+  readonly closes;
+  readonly messages;
+  readonly activeConnections: Gauge;
+
+  constructor(metrics: Metrics) {
+    this.upgrades = metrics.counter({
+      name: 'ws_upgrades_total',
+      help: 'Upgrade attempts by result (accepted or the refusal code) and reason',
+      labelNames: ['result', 'reason'],
+    });
+    this.exchangeDuration = metrics.histogram({
+      name: 'ws_ticket_exchange_duration_seconds',
+      help: 'Latency of the ticket exchange call to auth-service',
+      labelNames: ['result'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2],
+    });
+    this.closes = metrics.counter({
+      name: 'ws_closes_total',
+      help: 'Closed connections by close code',
+      labelNames: ['code'],
+    });
+    this.messages = metrics.counter({
+      name: 'ws_messages_total',
+      help: 'Inbound messages by type (or invalid)',
+      labelNames: ['type'],
+    });
+    this.activeConnections = new Gauge({
+      name: 'ws_active_connections',
+      help: 'Open WebSocket connections',
+      registers: [metrics.registry],
+    });
+  }
+}
+
+@Global()
+@Module({
+  imports: [MetricsModule.forService('ws-gateway')],
+  providers: [GatewayMetrics],
+  exports: [GatewayMetrics],
+})
+export class GatewayMetricsModule {}

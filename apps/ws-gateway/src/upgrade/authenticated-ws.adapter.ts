@@ -1,0 +1,166 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { INestApplication } from '@nestjs/common';
+import { MessageMappingProperties } from '@nestjs/websockets';
+import { WsAdapter } from '@nestjs/platform-ws';
+import { MAX_FRAME_BYTES } from '@admitone/agent-events';
+import { pathOnly, requestIdFrom } from '@admitone/service-runtime';
+import type { Logger } from 'pino';
+import { Observable } from 'rxjs';
+import { RawData, WebSocket, WebSocketServer } from 'ws';
+import { ConnectionRegistry } from '../connections/connection-registry';
+import { GatewayMetrics } from '../metrics/gateway-metrics';
+import { selectSubprotocol } from './subprotocol';
+import { UpgradeContext, UpgradeGuard } from './upgrade-guard';
+import { refusal, writeRefusal } from './upgrade-refusal';
+
+const UPGRADE_CONTEXT = Symbol('admitone.upgradeContext');
+
+/** The context the guard established for this upgrade request, handed over once. */
+export function takeUpgradeContext(req: IncomingMessage): UpgradeContext | undefined {
+  const holder = req as IncomingMessage & { [UPGRADE_CONTEXT]?: UpgradeContext };
+  const context = holder[UPGRADE_CONTEXT];
+  delete holder[UPGRADE_CONTEXT];
+  return context;
+}
+
+/**
+ * NestJS guards on gateways run on messages, not on the handshake, so this
+ * adapter owns the HTTP server's `upgrade` event: `ws` runs with `noServer`,
+ * and `handleUpgrade` (the 101) happens only after UpgradeGuard has consumed
+ * the ticket. Every refusal is an HTTP status with the contract's JSON body.
+ * Inbound frames go through the connection's checks before reaching the
+ * gateway's @SubscribeMessage handlers, keyed by the message `type`.
+ */
+export class AuthenticatedWsAdapter extends WsAdapter {
+  constructor(
+    app: INestApplication,
+    private readonly guard: UpgradeGuard,
+    private readonly registry: ConnectionRegistry,
+    private readonly metrics: GatewayMetrics,
+    private readonly log: Logger,
+  ) {
+    super(app);
+  }
+
+  override create(): WebSocketServer {
+    const wss = new WebSocketServer({
+      noServer: true,
+      clientTracking: false,
+      maxPayload: MAX_FRAME_BYTES,
+      perMessageDeflate: false,
+      handleProtocols: (offered) => selectSubprotocol(offered),
+    });
+    wss.on('headers', (headers, req) =>
+      headers.push(
+        `X-Request-Id: ${(req as IncomingMessage & { admitoneRequestId?: string }).admitoneRequestId ?? ''}`,
+      ),
+    );
+    wss.on('error', (error) => this.log.error({ err: error.message }, 'websocket server error'));
+    this.httpServer.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.onUpgrade(wss, req, socket, head),
+    );
+    return wss;
+  }
+
+  private onUpgrade(
+    wss: WebSocketServer,
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+  ): void {
+    socket.on('error', () => socket.destroy());
+    const requestId = requestIdFrom(req.headers['x-request-id']);
+    const log = this.log.child({
+      request_id: requestId,
+      path: pathOnly(req.url),
+      remote_address: req.socket.remoteAddress,
+    });
+    this.guard
+      .check(req, requestId)
+      .then((decision) => {
+        if (!decision.ok) {
+          const { code, reason } = decision.refusal;
+          this.metrics.upgrades.inc({ result: code, reason: reason ?? '' });
+          log[code === 'unavailable' ? 'warn' : 'info'](
+            { result: code, reason },
+            'upgrade refused',
+          );
+          writeRefusal(socket, decision.refusal, requestId);
+          return;
+        }
+        if (socket.destroyed || !socket.writable) {
+          this.metrics.upgrades.inc({ result: 'client_gone', reason: '' });
+          log.info({ user_id: decision.context.user.id }, 'client left during the exchange');
+          socket.destroy();
+          return;
+        }
+        Object.assign(req, { [UPGRADE_CONTEXT]: decision.context, admitoneRequestId: requestId });
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          this.metrics.upgrades.inc({ result: 'accepted', reason: '' });
+          log.info(
+            {
+              result: 'accepted',
+              user_id: decision.context.user.id,
+              connection_id: decision.context.connection_id,
+              protocol: ws.protocol || null,
+            },
+            'upgrade accepted',
+          );
+          wss.emit('connection', ws, req);
+        });
+      })
+      .catch((error: unknown) => {
+        this.metrics.upgrades.inc({ result: 'internal_error', reason: '' });
+        log.error(
+          { err: error instanceof Error ? error.message : String(error) },
+          'upgrade failed',
+        );
+        writeRefusal(socket, refusal('internal_error'), requestId);
+      });
+  }
+
+  /** Sockets are tracked by ConnectionRegistry (and drained by DrainService), not by ws. */
+  override async close(server: WebSocketServer): Promise<void> {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  override bindMessageHandlers(
+    client: WebSocket,
+    handlers: MessageMappingProperties[],
+    transform: (data: unknown) => Observable<unknown>,
+  ): void {
+    const byType = new Map(handlers.map((h) => [String(h.message), h.callback]));
+    client.on('message', (data: RawData, isBinary: boolean) => {
+      const connection = this.registry.of(client);
+      if (!connection) return;
+      const message = connection.receive(data, isBinary);
+      if (!message) return;
+      const handler = byType.get(message.type);
+      if (!handler) {
+        connection.sendError(
+          'unavailable',
+          `"${message.type}" is not available on this gateway yet.`,
+          message.client_msg_id,
+        );
+        return;
+      }
+      transform(handler(message, message.type)).subscribe({
+        next: (response) => {
+          if (response) connection.send(response as never);
+        },
+        error: (error: unknown) => {
+          connection.logger.error(
+            { err: error instanceof Error ? error.message : String(error), type: message.type },
+            'handler failed',
+          );
+          connection.sendError(
+            'unavailable',
+            'The request could not be handled; retry.',
+            message.client_msg_id,
+          );
+        },
+      });
+    });
+  }
+}
