@@ -14,6 +14,8 @@ module.exports = {
       target: 'node',
       compiler: 'tsc',
       main: './src/main.ts',
+      // `node dist/apps/auth-service/users-cli.js`: the users CLI (npm run users).
+      additionalEntryPoints: [{ entryName: 'users-cli', entryPath: './src/cli/users-cli.ts' }],
       tsConfig: './tsconfig.app.json',
       assets: [],
       optimization: false,

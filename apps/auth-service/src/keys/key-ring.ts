@@ -1,4 +1,11 @@
-import { createPublicKey, KeyObject, randomUUID } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  KeyObject,
+  randomUUID,
+  sign,
+  verify,
+} from 'node:crypto';
 import type { AccessTokenClaims, Jwks } from '@admitone/auth-contracts';
 import { exportJWK, generateKeyPair, importJWK, JWK, KeyLike, SignJWT } from 'jose';
 import { z } from 'zod';
@@ -44,7 +51,18 @@ export class KeyRing {
       );
     const kids = new Set(result.data.map((k) => k.kid));
     if (kids.size !== result.data.length) throw new Error('JWT_SIGNING_KEYS: kids must be unique');
-    return new KeyRing(await Promise.all(result.data.map((jwk) => KeyRing.ringKey(jwk))));
+    return new KeyRing(
+      await Promise.all(
+        result.data.map((jwk, index) =>
+          KeyRing.ringKey(jwk).catch(() => {
+            // jose/node errors are generic; name the variable and the key, never its material.
+            throw new Error(
+              `JWT_SIGNING_KEYS: key ${index + 1} (kid ${JSON.stringify(jwk.kid)}) is not a valid P-256 private key`,
+            );
+          }),
+        ),
+      ),
+    );
   }
 
   /** A fresh ES256 key: for development only (tokens die with the process). */
@@ -70,14 +88,20 @@ export class KeyRing {
       alg: 'ES256' as const,
       use: 'sig' as const,
     };
+    const verifyKey = createPublicKey({
+      key: { kty: 'EC', crv: 'P-256', x: pub.x, y: pub.y },
+      format: 'jwk',
+    });
+    // A `d` that does not belong to x/y imports fine but signs tokens nothing verifies.
+    const probe = Buffer.from('admitone key check');
+    const probeSignature = sign('sha256', probe, createPrivateKey({ key: jwk, format: 'jwk' }));
+    if (!verify('sha256', probe, verifyKey, probeSignature))
+      throw new Error('the private key does not match its public part');
     return {
       kid: jwk.kid,
       privateKey: await importJWK({ ...jwk, alg: 'ES256' } as JWK, 'ES256'),
       publicJwk,
-      verifyKey: createPublicKey({
-        key: { kty: 'EC', crv: 'P-256', x: pub.x, y: pub.y },
-        format: 'jwk',
-      }),
+      verifyKey,
     };
   }
 

@@ -5,7 +5,9 @@ import { RotateResult, SessionRecord, SessionStore } from './session-store';
 /**
  * Keys: `session:<id>` (hash), `refresh:<sha256>` (hash: session_id, state),
  * `user-sessions:<user>` (set). Rotation and revocation are Lua scripts, so
- * each is one atomic step however many replicas race on it.
+ * each is one atomic step however many replicas race on it. Rotation extends
+ * the session, its new refresh token and the user's index together, so a
+ * session outliving its first TTL is still found (and revoked) by user.
  */
 const ROTATE = `
 local sid = redis.call('HGET', KEYS[1], 'session_id')
@@ -15,6 +17,12 @@ redis.call('HSET', KEYS[1], 'state', 'rotated')
 redis.call('HSET', KEYS[2], 'session_id', sid, 'state', 'active')
 redis.call('EXPIRE', KEYS[2], ARGV[1])
 redis.call('EXPIRE', ARGV[2] .. sid, ARGV[1])
+local uid = redis.call('HGET', ARGV[2] .. sid, 'user_id')
+if uid then
+  local index = ARGV[3] .. uid
+  redis.call('SADD', index, sid)
+  if redis.call('TTL', index) < tonumber(ARGV[1]) then redis.call('EXPIRE', index, ARGV[1]) end
+end
 return {'rotated', sid}
 `;
 
@@ -31,6 +39,7 @@ type ScriptedRedis = Redis & {
     newKey: string,
     ttl: number,
     sessionPrefix: string,
+    userSessionsPrefix: string,
   ): Promise<string[]>;
   admitoneRevokeSession(key: string, at: string, reason: string): Promise<number>;
 };
@@ -89,6 +98,7 @@ export class RedisSessionStore implements SessionStore {
       `${this.prefix}refresh:${newHash}`,
       ttlSeconds,
       `${this.prefix}session:`,
+      `${this.prefix}user-sessions:`,
     );
     if (status === 'rotated' || status === 'reused') return { status, session_id: sid };
     return { status: 'unknown' };
@@ -98,7 +108,21 @@ export class RedisSessionStore implements SessionStore {
     return (await this.redis.admitoneRevokeSession(this.sessionKey(id), at, reason)) === 1;
   }
 
+  /** Live sessions only: ids of expired sessions are dropped from the index as they are met. */
   async listByUser(userId: string): Promise<string[]> {
-    return this.redis.smembers(`${this.prefix}user-sessions:${userId}`);
+    const index = `${this.prefix}user-sessions:${userId}`;
+    const ids = await this.redis.smembers(index);
+    if (ids.length === 0) return [];
+    const exists =
+      (await this.redis.pipeline(ids.map((id) => ['exists', this.sessionKey(id)])).exec()) ?? [];
+    const live: string[] = [];
+    const expired: string[] = [];
+    ids.forEach((id, i) => {
+      const [error, found] = exists[i] ?? [new Error('no reply')];
+      if (error) throw error;
+      (found === 1 ? live : expired).push(id);
+    });
+    if (expired.length) await this.redis.srem(index, ...expired);
+    return live;
   }
 }

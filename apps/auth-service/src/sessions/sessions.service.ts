@@ -92,12 +92,15 @@ export class SessionsService {
     return this.tokenResponse(user, session.id, newToken);
   }
 
-  /** Revokes a session and tells every gateway to close its sockets. */
-  async revoke(sessionId: string, reason: RevocationReason): Promise<void> {
+  /**
+   * Revokes a session and tells every gateway to close its sockets. True when
+   * this call revoked it; false when it was already revoked, expired or unknown.
+   */
+  async revoke(sessionId: string, reason: RevocationReason): Promise<boolean> {
     const session = await this.store.get(sessionId);
     const revokedAt = new Date().toISOString();
     const revoked = await this.store.revoke(sessionId, reason, revokedAt);
-    if (!session || !revoked) return;
+    if (!session || !revoked) return false;
     this.metrics.revocations.inc({ reason });
     this.logger.info(
       { audit: 'session_revoked', session_id: sessionId, user_id: session.user_id, reason },
@@ -117,12 +120,15 @@ export class SessionsService {
           'could not publish revocation; gateways will catch it on re-check',
         ),
       );
+    return true;
   }
 
+  /** Revokes every live session of a user; the number this call revoked. */
   async revokeAllForUser(userId: string, reason: RevocationReason): Promise<number> {
-    const ids = await this.store.listByUser(userId);
-    for (const id of ids) await this.revoke(id, reason);
-    return ids.length;
+    let revoked = 0;
+    for (const id of await this.store.listByUser(userId))
+      if (await this.revoke(id, reason)) revoked++;
+    return revoked;
   }
 
   /** A session is active when it exists, is not revoked and its user is not disabled. */

@@ -32,6 +32,8 @@ export class MemoryUserStore implements UserStore {
   }
 
   async list(): Promise<UserRecord[]> {
-    return [...this.byId.values()].map((u) => ({ ...u, roles: [...u.roles] }));
+    return [...this.byId.values()]
+      .map((u) => ({ ...u, roles: [...u.roles] }))
+      .sort((a, b) => a.email.localeCompare(b.email));
   }
 }

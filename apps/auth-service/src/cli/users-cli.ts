@@ -1,0 +1,99 @@
+import { NestFactory } from '@nestjs/core';
+import { ConfigError, isRedisUp, loadConfig } from '@admitone/service-runtime';
+import type Redis from 'ioredis';
+import { AuthConfig, AuthConfigSchema } from '../config/auth-config';
+import { REDIS } from '../redis/redis.module';
+import { SessionsService } from '../sessions/sessions.service';
+import { UsersService } from '../users/users.service';
+import { CliModule } from './cli.module';
+import { readPassword } from './read-password';
+import {
+  checkPassword,
+  EXIT_FAILURE,
+  EXIT_OK,
+  EXIT_USAGE,
+  parseUsersCommand,
+  runUsersCommand,
+  UsageError,
+  USAGE,
+} from './users-commands';
+
+/**
+ * `npm run users -- add|disable|enable|list ...`: manages the users of a
+ * Redis-backed auth-service with the service's own modules, so a disabled
+ * user's sessions are revoked and each revocation is published to the
+ * gateways exactly as the service would. Configuration is validated once,
+ * here; REDIS_URL is required (in-memory users would vanish with the CLI)
+ * and SEED_USERS is never applied.
+ */
+const out = (line: string) => process.stdout.write(`${line}\n`);
+const err = (line: string) => process.stderr.write(`${line}\n`);
+
+async function main(argv: string[]): Promise<number> {
+  let command;
+  try {
+    command = parseUsersCommand(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    err(`users: ${error.message}\n\n${USAGE}`);
+    return EXIT_USAGE;
+  }
+  if (command.name === 'help') {
+    process.stdout.write(USAGE);
+    return EXIT_OK;
+  }
+
+  let config: AuthConfig;
+  try {
+    config = loadConfig(AuthConfigSchema, { ...process.env, SEED_USERS: undefined });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    err(`users: ${error.message}`);
+    return EXIT_USAGE;
+  }
+  if (!config.REDIS_URL) {
+    err('users: REDIS_URL is required: users live in Redis (in-memory users would vanish on exit)');
+    return EXIT_USAGE;
+  }
+
+  let password: string | undefined;
+  if (command.name === 'add') {
+    try {
+      password = checkPassword(await readPassword(process.env['USER_PASSWORD']));
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      err(`users: ${error.message}`);
+      return EXIT_USAGE;
+    }
+  }
+
+  // The modules' own start-up loggers write to stdout, which is the CLI's
+  // output: keep them silent; the CLI's PinoLogger writes to stderr instead.
+  const app = await NestFactory.createApplicationContext(
+    CliModule.forRoot({ ...config, SEED_USERS: undefined, LOG_LEVEL: 'silent' }, config.LOG_LEVEL),
+    { logger: false, abortOnError: false },
+  );
+  try {
+    if (!(await isRedisUp(app.get<Redis>(REDIS)))) {
+      err('users: no Redis answered at REDIS_URL');
+      return EXIT_FAILURE;
+    }
+    return await runUsersCommand(command, {
+      users: app.get(UsersService),
+      sessions: app.get(SessionsService),
+      password,
+      out,
+      err,
+    });
+  } finally {
+    await app.close();
+  }
+}
+
+/** Exits once stdout is flushed (on some platforms pipes are written asynchronously). */
+const exit = (code: number) => process.stdout.write('', () => process.exit(code));
+
+main(process.argv.slice(2)).then(exit, (error: unknown) => {
+  err(`users: failed: ${error instanceof Error ? error.message : String(error)}`);
+  exit(EXIT_FAILURE);
+});
