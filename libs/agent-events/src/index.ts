@@ -5,3 +5,4 @@ export * from './lib/json';
 export * from './lib/server-messages';
 export * from './lib/client-messages';
 export * from './lib/parse';
+export * from './lib/bus';

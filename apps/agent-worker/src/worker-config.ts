@@ -1,0 +1,34 @@
+import { DEFAULT_RUN_RETENTION_SECONDS } from '@admitone/agent-events';
+import {
+  LogLevelSchema,
+  NodeEnvSchema,
+  portSchema,
+  RedisPrefixSchema,
+} from '@admitone/service-runtime';
+import { hostname } from 'node:os';
+import { z } from 'zod';
+
+const int = (def: number, min: number, max: number) =>
+  z.coerce.number().int().min(min).max(max).default(def);
+
+/** The reference agent worker's settings, validated once at start. */
+export const WorkerConfigSchema = z.object({
+  NODE_ENV: NodeEnvSchema,
+  LOG_LEVEL: LogLevelSchema,
+  /** Health and metrics only. */
+  PORT: portSchema(8082),
+  HOST: z.string().default('0.0.0.0'),
+  REDIS_URL: z
+    .string()
+    .regex(
+      /^rediss?:\/\//,
+      'is required: a redis:// or rediss:// URL (the worker only runs against Redis)',
+    ),
+  REDIS_PREFIX: RedisPrefixSchema,
+  WORKER_NAME: z.string().min(1).default(`${hostname()}-${process.pid}`),
+  WORKER_CONCURRENCY: int(4, 1, 256),
+  CLAIM_IDLE_MS: int(30_000, 200, 3_600_000),
+  AGENT_STEP_DELAY_MS: int(150, 0, 60_000),
+  RUN_RETENTION_SECONDS: int(DEFAULT_RUN_RETENTION_SECONDS, 60, 7 * 24 * 3600),
+});
+export type WorkerConfig = z.output<typeof WorkerConfigSchema>;

@@ -1,0 +1,105 @@
+import { AgentEvent, AgentRequest, TERMINAL_EVENT_TYPES } from '@admitone/agent-events';
+import type { Logger } from 'pino';
+import { runReferenceAgent } from '../reference-agent/reference-agent';
+import { AgentBus, AgentEventListener, RunInfo } from './agent-bus';
+
+interface MemoryRun extends RunInfo {
+  events: AgentEvent[];
+  cancelled: boolean;
+}
+
+/**
+ * In-memory mode (no REDIS_URL): the reference agent runs in-process behind
+ * the same port, so `npm start` works on a machine without Redis. One
+ * gateway instance only. Runs are forgotten after the retention window.
+ */
+export class MemoryAgentBus implements AgentBus {
+  private readonly runs = new Map<string, MemoryRun>();
+  private readonly listeners = new Map<string, Set<AgentEventListener>>();
+  private closed = false;
+
+  constructor(
+    private readonly options: { stepDelayMs: number; retentionSeconds: number },
+    private readonly logger?: Logger,
+  ) {}
+
+  async submit(request: AgentRequest): Promise<void> {
+    const run: MemoryRun = {
+      user_id: request.user_id,
+      thread_id: request.thread_id,
+      status: 'queued',
+      events: [],
+      cancelled: false,
+    };
+    this.runs.set(request.run_id, run);
+    setTimeout(
+      () => this.runs.delete(request.run_id),
+      this.options.retentionSeconds * 1000,
+    ).unref();
+    setImmediate(() => {
+      runReferenceAgent(
+        request,
+        {
+          emit: async (step) => {
+            if (this.closed) return;
+            const event = {
+              ...step,
+              run_id: request.run_id,
+              thread_id: request.thread_id,
+              event_id: run.events.length + 1,
+              ts: new Date().toISOString(),
+            } as AgentEvent;
+            run.events.push(event);
+            run.status = TERMINAL_EVENT_TYPES.includes(event.type)
+              ? event.type === 'agent_completed'
+                ? 'completed'
+                : 'failed'
+              : 'running';
+            for (const listener of this.listeners.get(request.user_id) ?? []) listener(event);
+          },
+          isCancelled: async () => run.cancelled,
+          sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+        },
+        this.options.stepDelayMs,
+      ).catch((error: Error) =>
+        this.logger?.error(
+          { err: error.message, run_id: request.run_id },
+          'in-process agent failed',
+        ),
+      );
+    });
+  }
+
+  async cancel(runId: string): Promise<void> {
+    const run = this.runs.get(runId);
+    if (run) run.cancelled = true;
+  }
+
+  async runInfo(runId: string): Promise<RunInfo | null> {
+    const run = this.runs.get(runId);
+    return run ? { user_id: run.user_id, thread_id: run.thread_id, status: run.status } : null;
+  }
+
+  async replay(runId: string, afterEventId: number): Promise<AgentEvent[]> {
+    return (this.runs.get(runId)?.events ?? []).filter((e) => e.event_id > afterEventId);
+  }
+
+  async subscribeUser(userId: string, listener: AgentEventListener): Promise<() => Promise<void>> {
+    const set = this.listeners.get(userId) ?? new Set<AgentEventListener>();
+    set.add(listener);
+    this.listeners.set(userId, set);
+    return async () => {
+      set.delete(listener);
+      if (set.size === 0) this.listeners.delete(userId);
+    };
+  }
+
+  onResubscribed(): void {
+    // In-process delivery is never interrupted.
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.listeners.clear();
+  }
+}
