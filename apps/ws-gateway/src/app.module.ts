@@ -4,6 +4,7 @@ import { GatewayConfigModule } from './config/config.module';
 import { GatewayConfig } from './config/gateway-config';
 import { ConnectionsModule } from './connections/connections.module';
 import { DrainModule } from './drain/drain.module';
+import { EndpointModule } from './endpoint/endpoint.module';
 import { HealthModule } from './health/health.module';
 import { GatewayMetricsModule } from './metrics/gateway-metrics';
 import { RevocationModule } from './revocation/revocation.module';
@@ -25,6 +26,7 @@ export class AppModule {
         GatewayMetricsModule,
         HealthModule,
         ConnectionsModule,
+        EndpointModule,
         UpgradeModule,
         RevocationModule,
         DrainModule,

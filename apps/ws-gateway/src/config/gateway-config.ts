@@ -1,4 +1,4 @@
-import { DEFAULT_WS_PATH } from '@admitone/agent-events';
+import { DEFAULT_RUN_RETENTION_SECONDS, DEFAULT_WS_PATH } from '@admitone/agent-events';
 import { DEVELOPMENT_EXCHANGE_CLIENT_KEY } from '@admitone/auth-contracts';
 import {
   allowedOriginsSchema,
@@ -49,6 +49,12 @@ export const GatewayConfigSchema = z
     AUTH_EXPIRING_LEAD_SECONDS: int(60, 1, 3600),
     SESSION_RECHECK_INTERVAL_MS: int(15_000, 100, 30_000),
     DRAIN_SECONDS: int(5, 0, 120),
+    /** How long a run's events are kept for `resume`. */
+    RUN_RETENTION_SECONDS: int(DEFAULT_RUN_RETENTION_SECONDS, 60, 7 * 24 * 3600),
+    /** A chat with no agent_started within this gets an `error` instead of silence. */
+    CHAT_ACK_TIMEOUT_MS: int(15_000, 100, 300_000),
+    /** In-memory mode only: pacing of the in-process reference agent. */
+    AGENT_STEP_DELAY_MS: int(150, 0, 60_000),
   })
   .superRefine(refuseInsecureProductionDefaults)
   .superRefine((c, ctx) => {

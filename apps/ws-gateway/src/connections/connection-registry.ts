@@ -15,6 +15,8 @@ export class ConnectionRegistry implements OnModuleInit, OnModuleDestroy {
   private readonly byUser = new Map<string, Set<Connection>>();
   private readonly bySession = new Map<string, Set<Connection>>();
   private heartbeat?: NodeJS.Timeout;
+  private readonly openListeners: ((c: Connection) => void)[] = [];
+  private readonly closeListeners: ((c: Connection) => void)[] = [];
 
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
@@ -28,6 +30,15 @@ export class ConnectionRegistry implements OnModuleInit, OnModuleDestroy {
       this.config.HEARTBEAT_INTERVAL_MS,
     );
     this.heartbeat.unref();
+  }
+
+  /** Lets other features (the agent relay) follow connections without owning them. */
+  onOpen(listener: (c: Connection) => void): void {
+    this.openListeners.push(listener);
+  }
+
+  onClose(listener: (c: Connection) => void): void {
+    this.closeListeners.push(listener);
   }
 
   onModuleDestroy(): void {
@@ -49,6 +60,7 @@ export class ConnectionRegistry implements OnModuleInit, OnModuleDestroy {
     add(this.bySession, connection.sessionId, connection);
     this.metrics.activeConnections.set(this.bySocket.size);
     connection.start();
+    for (const listener of this.openListeners) listener(connection);
     return connection;
   }
 
@@ -93,6 +105,7 @@ export class ConnectionRegistry implements OnModuleInit, OnModuleDestroy {
     remove(this.byUser, connection.userId, connection);
     remove(this.bySession, connection.sessionId, connection);
     this.metrics.activeConnections.set(this.bySocket.size);
+    for (const listener of this.closeListeners) listener(connection);
   }
 }
 

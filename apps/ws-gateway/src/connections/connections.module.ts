@@ -1,12 +1,9 @@
 import { Module } from '@nestjs/common';
 import { createLogger } from '@admitone/service-runtime';
-import { AuthServiceModule } from '../auth-service/auth-service.module';
 import { GATEWAY_CONFIG, GatewayConfig } from '../config/gateway-config';
-import { AgentGateway } from './agent.gateway';
 import { ConnectionRegistry, GATEWAY_LOGGER } from './connection-registry';
 
 @Module({
-  imports: [AuthServiceModule],
   providers: [
     {
       provide: GATEWAY_LOGGER,
@@ -14,7 +11,6 @@ import { ConnectionRegistry, GATEWAY_LOGGER } from './connection-registry';
       useFactory: (config: GatewayConfig) => createLogger('ws-gateway', config.LOG_LEVEL),
     },
     ConnectionRegistry,
-    AgentGateway,
   ],
   exports: [ConnectionRegistry, GATEWAY_LOGGER],
 })

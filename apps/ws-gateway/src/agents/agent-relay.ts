@@ -1,0 +1,159 @@
+import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { AgentEvent, TERMINAL_EVENT_TYPES } from '@admitone/agent-events';
+import { AGENT_BUS, AgentBus } from '@admitone/agent-runtime';
+import { GATEWAY_CONFIG, GatewayConfig } from '../config/gateway-config';
+import { Connection } from '../connections/connection';
+import { ConnectionRegistry } from '../connections/connection-registry';
+
+/** Where one socket stands in one run: the last event_id it was sent. */
+interface RunCursor {
+  lastSent: number;
+  terminal: boolean;
+  /** Serialises delivery to this socket for this run. */
+  chain: Promise<void>;
+  watchdog?: NodeJS.Timeout;
+}
+
+/**
+ * Relays agent events to the sockets of the user they belong to, in order,
+ * each event exactly once per socket. Live events come from the bus (one
+ * subscription per user with sockets on this replica); whenever a socket is
+ * behind (it resumed, joined mid-run, or the live feed dropped events) the
+ * gap is filled from the run's retained events before anything newer is
+ * sent. A user's events never reach another user's socket: the subscription
+ * is per user and every delivery is checked against the socket's user.
+ */
+@Injectable()
+export class AgentRelay implements OnModuleInit, OnApplicationShutdown {
+  private readonly cursors = new Map<Connection, Map<string, RunCursor>>();
+  private readonly subscriptions = new Map<string, Promise<() => Promise<void>>>();
+
+  constructor(
+    @Inject(AGENT_BUS) private readonly bus: AgentBus,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    private readonly registry: ConnectionRegistry,
+  ) {}
+
+  onModuleInit(): void {
+    this.registry.onOpen((c) => void this.ready(c.userId).catch(() => undefined));
+    this.registry.onClose((c) => this.forget(c));
+    this.bus.onResubscribed(() => this.resyncAll());
+  }
+
+  /** Resolves once live events of this user reach this replica. */
+  ready(userId: string): Promise<unknown> {
+    let subscription = this.subscriptions.get(userId);
+    if (!subscription) {
+      subscription = this.bus.subscribeUser(userId, (event) => this.onLiveEvent(userId, event));
+      subscription.catch(() => this.subscriptions.delete(userId));
+      this.subscriptions.set(userId, subscription);
+    }
+    return subscription;
+  }
+
+  /** A chat was submitted from this socket: expect its run, and say so if no agent picks it up. */
+  expectRun(connection: Connection, runId: string, ref: string | undefined): void {
+    const cursor = this.cursor(connection, runId);
+    cursor.watchdog = setTimeout(() => {
+      if (cursor.lastSent === 0 && !cursor.terminal) {
+        connection.sendError('unavailable', 'No agent picked up the request in time; retry.', ref);
+        this.runsOf(connection)?.delete(runId);
+      }
+    }, this.config.CHAT_ACK_TIMEOUT_MS);
+    cursor.watchdog.unref();
+  }
+
+  forgetRun(connection: Connection, runId: string): void {
+    const cursor = this.runsOf(connection)?.get(runId);
+    clearTimeout(cursor?.watchdog);
+    this.runsOf(connection)?.delete(runId);
+  }
+
+  /** `resume`: everything after `afterEventId`, then live events, none twice. */
+  resume(connection: Connection, runId: string, afterEventId: number): Promise<void> {
+    const cursor = this.cursor(connection, runId);
+    cursor.lastSent = afterEventId;
+    cursor.terminal = false;
+    return this.enqueue(connection, runId, cursor, () => this.fill(connection, runId, cursor));
+  }
+
+  private onLiveEvent(userId: string, event: AgentEvent): void {
+    for (const connection of this.registry.forUser(userId)) {
+      if (connection.userId !== userId) continue;
+      const cursor = this.cursor(connection, event.run_id);
+      void this.enqueue(connection, event.run_id, cursor, async () => {
+        if (event.event_id <= cursor.lastSent) return;
+        if (event.event_id > cursor.lastSent + 1) await this.fill(connection, event.run_id, cursor);
+        if (event.event_id === cursor.lastSent + 1) this.send(connection, cursor, event);
+      });
+    }
+  }
+
+  private async fill(connection: Connection, runId: string, cursor: RunCursor): Promise<void> {
+    const missing = await this.bus.replay(runId, cursor.lastSent);
+    for (const event of missing) {
+      if (event.event_id === cursor.lastSent + 1) this.send(connection, cursor, event);
+    }
+  }
+
+  private send(connection: Connection, cursor: RunCursor, event: AgentEvent): void {
+    clearTimeout(cursor.watchdog);
+    cursor.lastSent = event.event_id;
+    if (TERMINAL_EVENT_TYPES.includes(event.type)) cursor.terminal = true;
+    connection.send(event);
+  }
+
+  private enqueue(
+    connection: Connection,
+    runId: string,
+    cursor: RunCursor,
+    work: () => Promise<void>,
+  ): Promise<void> {
+    cursor.chain = cursor.chain.then(work).catch((error: Error) => {
+      connection.logger.warn({ err: error.message, run_id: runId }, 'could not deliver run events');
+    });
+    return cursor.chain;
+  }
+
+  /** After the live feed was interrupted, catch every unfinished run up from its stream. */
+  private resyncAll(): void {
+    for (const [connection, runs] of this.cursors) {
+      for (const [runId, cursor] of runs) {
+        if (!cursor.terminal && cursor.lastSent > 0)
+          void this.enqueue(connection, runId, cursor, () => this.fill(connection, runId, cursor));
+      }
+    }
+  }
+
+  private cursor(connection: Connection, runId: string): RunCursor {
+    let runs = this.cursors.get(connection);
+    if (!runs) {
+      runs = new Map();
+      this.cursors.set(connection, runs);
+    }
+    let cursor = runs.get(runId);
+    if (!cursor) {
+      cursor = { lastSent: 0, terminal: false, chain: Promise.resolve() };
+      runs.set(runId, cursor);
+    }
+    return cursor;
+  }
+
+  private runsOf(connection: Connection): Map<string, RunCursor> | undefined {
+    return this.cursors.get(connection);
+  }
+
+  private forget(connection: Connection): void {
+    for (const cursor of this.cursors.get(connection)?.values() ?? [])
+      clearTimeout(cursor.watchdog);
+    this.cursors.delete(connection);
+    if (this.registry.countForUser(connection.userId) > 0) return;
+    const subscription = this.subscriptions.get(connection.userId);
+    this.subscriptions.delete(connection.userId);
+    void subscription?.then((unsubscribe) => unsubscribe()).catch(() => undefined);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.bus.close();
+  }
+}
