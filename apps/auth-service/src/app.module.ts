@@ -1,10 +1,10 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { HealthController, loggingModule, Readiness } from '@admitone/service-runtime';
+import { loggingModule, RedisModule } from '@admitone/service-runtime';
 import { AuthConfig } from './config/auth-config';
 import { AuthConfigModule } from './config/config.module';
+import { HealthModule } from './health/health.module';
 import { AuthMetricsModule } from './metrics/auth-metrics.module';
 import { RateLimitsModule } from './rate-limits/rate-limits.module';
-import { RedisModule } from './redis/redis.module';
 import { SessionsModule } from './sessions/sessions.module';
 import { TicketsModule } from './tickets/tickets.module';
 
@@ -16,14 +16,17 @@ export class AppModule {
       imports: [
         AuthConfigModule.forRoot(config),
         loggingModule('auth-service', config.LOG_LEVEL),
-        RedisModule,
+        RedisModule.forRoot({
+          service: 'auth-service',
+          url: config.REDIS_URL,
+          logLevel: config.LOG_LEVEL,
+        }),
+        HealthModule,
         AuthMetricsModule,
         RateLimitsModule,
         SessionsModule,
         TicketsModule,
       ],
-      controllers: [HealthController],
-      providers: [Readiness],
     };
   }
 }

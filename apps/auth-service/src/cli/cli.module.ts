@@ -1,12 +1,11 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { loggerOptions } from '@admitone/service-runtime';
+import { loggerOptions, RedisModule } from '@admitone/service-runtime';
 import { LoggerModule } from 'nestjs-pino';
 import pino from 'pino';
 import { AuthConfig } from '../config/auth-config';
 import { AuthConfigModule } from '../config/config.module';
 import { AuthMetricsModule } from '../metrics/auth-metrics.module';
 import { RateLimitsModule } from '../rate-limits/rate-limits.module';
-import { RedisModule } from '../redis/redis.module';
 import { SessionsModule } from '../sessions/sessions.module';
 
 /**
@@ -28,7 +27,7 @@ export class CliModule {
             pino.destination({ dest: 2, sync: true }),
           ],
         }),
-        RedisModule,
+        RedisModule.forRoot({ service: 'auth-cli', url: config.REDIS_URL, logLevel: 'silent' }),
         AuthMetricsModule,
         RateLimitsModule,
         SessionsModule,

@@ -1,8 +1,7 @@
 import { Global, Module } from '@nestjs/common';
-import { createRateLimiter, RateLimiter } from '@admitone/service-runtime';
+import { createRateLimiter, RateLimiter, REDIS } from '@admitone/service-runtime';
 import type Redis from 'ioredis';
 import { AUTH_CONFIG, AuthConfig } from '../config/auth-config';
-import { REDIS } from '../redis/redis.module';
 
 /** Rate limits kept in Redis when there is one, so they hold across replicas. */
 export const LOGIN_BY_ADDRESS = Symbol('LOGIN_BY_ADDRESS');

@@ -1,9 +1,9 @@
+import { REDIS } from '@admitone/service-runtime';
 import { Module } from '@nestjs/common';
 import { PassportModule } from '@nestjs/passport';
 import type Redis from 'ioredis';
 import { AUTH_CONFIG, AuthConfig } from '../config/auth-config';
 import { KeysModule } from '../keys/keys.module';
-import { REDIS } from '../redis/redis.module';
 import { UsersModule } from '../users/users.module';
 import { AuthController } from './auth.controller';
 import { JwtStrategy } from './jwt.strategy';

@@ -1,7 +1,7 @@
+import { REDIS } from '@admitone/service-runtime';
 import { Module } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { AUTH_CONFIG, AuthConfig } from '../config/auth-config';
-import { REDIS } from '../redis/redis.module';
 import { SessionsModule } from '../sessions/sessions.module';
 import { MemoryTicketStore } from './memory-ticket-store';
 import { RedisTicketStore } from './redis-ticket-store';

@@ -1,7 +1,7 @@
+import { REDIS } from '@admitone/service-runtime';
 import { Module } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { AUTH_CONFIG, AuthConfig } from '../config/auth-config';
-import { REDIS } from '../redis/redis.module';
 import { MemoryUserStore } from './memory-user-store';
 import { RedisUserStore } from './redis-user-store';
 import { USER_STORE } from './user-store';
