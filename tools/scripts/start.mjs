@@ -1,50 +1,105 @@
-// `npm start`: build and run the whole system on this machine. Without
-// REDIS_URL every service uses in-memory stores (one instance each).
+// `npm start`: build and run the whole system on this machine.
+// Without REDIS_URL every service keeps its state in memory (one instance
+// each) and the gateway runs the reference agent in-process; with REDIS_URL
+// the agent worker runs as its own process, as in production.
 import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+const redisUrl = process.env.REDIS_URL;
+const ports = {
+  auth: process.env.AUTH_PORT ?? '8081',
+  gateway: process.env.GATEWAY_PORT ?? '8080',
+  worker: process.env.WORKER_PORT ?? '8082',
+  demo: process.env.DEMO_PORT ?? '4200',
+};
+const authUrl = `http://localhost:${ports.auth}`;
+const hasDemo = existsSync('apps/web-demo/project.json');
 
 const services = [
-  { name: 'auth-service', port: process.env.AUTH_PORT ?? '8081' },
-  { name: 'ws-gateway', port: process.env.GATEWAY_PORT ?? '8080' },
+  { name: 'auth-service', port: ports.auth, env: {} },
+  {
+    name: 'ws-gateway',
+    port: ports.gateway,
+    env: { AUTH_SERVICE_URL: `http://127.0.0.1:${ports.auth}` },
+  },
+  ...(redisUrl ? [{ name: 'agent-worker', port: ports.worker, env: {} }] : []),
+  ...(hasDemo
+    ? [
+        {
+          name: 'web-demo',
+          port: ports.demo,
+          env: { AUTH_URL: authUrl, GATEWAY_URL: `ws://localhost:${ports.gateway}/ws` },
+        },
+      ]
+    : []),
 ];
 
 const build = spawnSync(
   'npx',
   ['nx', 'run-many', '-t', 'build', '-p', ...services.map((s) => s.name)],
-  {
-    stdio: 'inherit',
-  },
+  { stdio: 'inherit' },
 );
 if (build.status !== 0) process.exit(build.status ?? 1);
 
-const children = services.map(({ name, port }) =>
-  spawn(process.execPath, [`dist/apps/${name}/main.js`], {
-    stdio: 'inherit',
-    env: { ...process.env, PORT: port },
-  }),
-);
-
-process.stdout.write(
-  [
-    '',
-    'AdmitOne is starting:',
-    ...services.map((s) => `  ${s.name.padEnd(13)} http://localhost:${s.port}`),
-    '',
-  ].join('\n') + '\n',
-);
+const children = services.map(({ name, port, env }) => {
+  const child = spawn(process.execPath, [`dist/apps/${name}/main.js`], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { NODE_ENV: 'development', ...process.env, ...env, PORT: port },
+  });
+  return { name, port, child };
+});
 
 let stopping = false;
 function stop(signal) {
   if (stopping) return;
   stopping = true;
-  for (const child of children) child.kill(signal);
+  for (const { child } of children) if (child.exitCode === null) child.kill(signal);
 }
 process.on('SIGINT', () => stop('SIGTERM'));
 process.on('SIGTERM', () => stop('SIGTERM'));
-for (const child of children) {
+for (const { name, child } of children) {
   child.on('exit', (code) => {
     if (!stopping) {
+      process.stderr.write(`${name} exited (${code}); stopping the rest\n`);
+      process.exitCode = code || 1;
       stop('SIGTERM');
-      process.exitCode = code ?? 1;
     }
   });
+}
+
+async function ready(port) {
+  for (let i = 0; i < 150 && !stopping; i++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/health/ready`)).status === 200) return true;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return false;
+}
+
+const up = await Promise.all(children.map(({ port }) => ready(port)));
+if (!stopping) {
+  const line = (label, value) => `  ${label.padEnd(16)} ${value}`;
+  process.stdout.write(
+    [
+      '',
+      `AdmitOne is ${up.every(Boolean) ? 'up' : 'starting (some services are not ready yet)'}:`,
+      ...(hasDemo ? [line('web demo', `http://localhost:${ports.demo}`)] : []),
+      line('auth-service', `${authUrl}   (OpenAPI: ${authUrl}/docs)`),
+      line('ws-gateway', `ws://localhost:${ports.gateway}/ws`),
+      ...(redisUrl ? [line('agent-worker', `http://localhost:${ports.worker}/health/ready`)] : []),
+      line(
+        'stores',
+        redisUrl
+          ? `Redis at ${redisUrl.replace(/\/\/[^@]*@/, '//***@')}`
+          : 'in memory (set REDIS_URL for Redis)',
+      ),
+      line('development login', 'demo@example.com / demo-password'),
+      '',
+      'Ctrl-C stops everything.',
+      '',
+    ].join('\n'),
+  );
 }
