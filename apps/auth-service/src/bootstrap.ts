@@ -10,8 +10,13 @@ import { buildOpenApiDocument } from './docs/openapi';
 
 /** Builds the HTTP application from a validated configuration. */
 export async function createAuthApp(config: AuthConfig): Promise<INestApplication> {
+  // bodyParser: false, then JSON only: Nest's default also parses urlencoded
+  // forms, which would let a cross-site HTML form log in (contract: JSON bodies).
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
     bufferLogs: true,
+    // Start-up failures reach main.ts's JSON fatal line instead of Nest's own abort.
+    abortOnError: false,
+    bodyParser: false,
   });
   app.useLogger(app.get(Logger));
   app.useGlobalFilters(new ContractErrorFilter());

@@ -10,7 +10,11 @@ import { AuthenticatedWsAdapter } from './upgrade/authenticated-ws.adapter';
 import { UpgradeGuard } from './upgrade/upgrade-guard';
 
 export async function createGatewayApp(config: GatewayConfig): Promise<INestApplication> {
-  const app = await NestFactory.create(AppModule.forRoot(config), { bufferLogs: true });
+  const app = await NestFactory.create(AppModule.forRoot(config), {
+    bufferLogs: true,
+    // Start-up failures reach main.ts's JSON fatal line instead of Nest's own abort.
+    abortOnError: false,
+  });
   app.useLogger(app.get(Logger));
   app.getHttpAdapter().getInstance().disable('x-powered-by');
   app.useGlobalFilters(new ContractErrorFilter());
@@ -23,6 +27,8 @@ export async function createGatewayApp(config: GatewayConfig): Promise<INestAppl
       app.get(GATEWAY_LOGGER),
     ),
   );
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  // Exit 0 once drained: by default Nest re-raises the signal after the hooks,
+  // so a clean drain would look like a kill (exit by SIGTERM) to the platform.
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
   return app;
 }

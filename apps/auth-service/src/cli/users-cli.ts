@@ -1,8 +1,7 @@
 import { NestFactory } from '@nestjs/core';
-import { ConfigError, isRedisUp, loadConfig } from '@admitone/service-runtime';
+import { ConfigError, isRedisUp, loadConfig, REDIS } from '@admitone/service-runtime';
 import type Redis from 'ioredis';
 import { AuthConfig, AuthConfigSchema } from '../config/auth-config';
-import { REDIS } from '../redis/redis.module';
 import { SessionsService } from '../sessions/sessions.service';
 import { UsersService } from '../users/users.service';
 import { CliModule } from './cli.module';

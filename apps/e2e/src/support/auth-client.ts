@@ -1,13 +1,30 @@
 import { randomBytes } from 'node:crypto';
 import {
+  AccessTokenClaims,
+  AccessTokenClaimsSchema,
   ErrorBody,
   ErrorBodySchema,
+  ErrorCode,
+  SESSION_REVOKED_CHANNEL,
+  SessionRevokedMessage,
+  SessionRevokedMessageSchema,
+  statusOf,
   TicketExchangeResponseSchema,
+  TicketInvalidReason,
   TicketResponseSchema,
   TokenResponse,
   TokenResponseSchema,
 } from '@admitone/auth-contracts';
-import { exportJWK, generateKeyPair } from 'jose';
+import type { TestRedis } from '@admitone/testing';
+import {
+  decodeJwt,
+  decodeProtectedHeader,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  JWK,
+  SignJWT,
+} from 'jose';
 
 /** Thin HTTP helpers that speak only the public contract, parsing every answer with its schema. */
 export interface HttpResult<T> {
@@ -85,4 +102,130 @@ export async function signingKey(kid: string): Promise<Record<string, unknown>> 
 
 export function exchangeKey(): string {
   return randomBytes(32).toString('base64url');
+}
+
+/** GET that parses a JSON answer (or leaves the text when it is not JSON). */
+export async function getJson(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<HttpResult<unknown>> {
+  const res = await fetch(url, { headers });
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: res.status, headers: res.headers, body };
+}
+
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+export function me(authUrl: string, accessToken: string): Promise<HttpResult<unknown>> {
+  return getJson(`${authUrl}/auth/me`, bearer(accessToken));
+}
+
+export function refresh(authUrl: string, refreshToken: string): Promise<HttpResult<unknown>> {
+  return postJson(`${authUrl}/auth/refresh`, { refresh_token: refreshToken });
+}
+
+export function logout(authUrl: string, accessToken: string): Promise<HttpResult<unknown>> {
+  return postJson(`${authUrl}/auth/logout`, {}, bearer(accessToken));
+}
+
+export function requestTicket(
+  authUrl: string,
+  accessToken: string,
+  headers: Record<string, string> = {},
+): Promise<HttpResult<unknown>> {
+  return postJson(`${authUrl}/websocket/ticket`, {}, { ...bearer(accessToken), ...headers });
+}
+
+/**
+ * Asserts that an answer is the contract's error for `code`: the status bound
+ * to it, a body that parses with ErrorBodySchema and, when given, the reason.
+ */
+export function expectError(
+  result: HttpResult<unknown>,
+  code: ErrorCode,
+  reason?: TicketInvalidReason,
+): ErrorBody {
+  const parsed = ErrorBodySchema.safeParse(result.body);
+  if (
+    !parsed.success ||
+    result.status !== statusOf(code) ||
+    parsed.data.error !== code ||
+    (reason !== undefined && parsed.data.reason !== reason)
+  ) {
+    throw new Error(
+      `expected ${statusOf(code)} ${code}${reason ? ` (${reason})` : ''}, ` +
+        `got ${result.status} ${JSON.stringify(result.body)}`,
+    );
+  }
+  return parsed.data;
+}
+
+/** The claims of an access token, parsed with the contract's schema (not verified). */
+export function accessTokenClaims(token: string): AccessTokenClaims {
+  return AccessTokenClaimsSchema.parse(decodeJwt(token));
+}
+
+export function accessTokenKid(token: string): string | undefined {
+  return decodeProtectedHeader(token).kid;
+}
+
+/**
+ * Signs an access token with a private JWK the test handed to the service,
+ * so a test can present tokens that differ from real ones in one respect only
+ * (expired, wrong issuer, ...).
+ */
+export async function signAccessToken(
+  privateJwk: Record<string, unknown>,
+  claims: AccessTokenClaims,
+  kid = String(privateJwk['kid']),
+): Promise<string> {
+  const key = await importJWK(privateJwk as unknown as JWK, 'ES256');
+  return new SignJWT({ sid: claims.sid, roles: claims.roles })
+    .setProtectedHeader({ alg: 'ES256', kid, typ: 'JWT' })
+    .setSubject(claims.sub)
+    .setIssuer(claims.iss)
+    .setAudience(claims.aud)
+    .setIssuedAt(claims.iat)
+    .setExpirationTime(claims.exp)
+    .setJti(claims.jti)
+    .sign(key);
+}
+
+/** Replaces one character in the middle of a JWT's signature. */
+export function tamperSignature(token: string): string {
+  const [header, payload, signature] = token.split('.');
+  const i = Math.floor(signature.length / 2);
+  const swapped = signature[i] === 'A' ? 'B' : 'A';
+  return `${header}.${payload}.${signature.slice(0, i)}${swapped}${signature.slice(i + 1)}`;
+}
+
+export interface RevocationListener {
+  /** Every message received so far, each parsed with SessionRevokedMessageSchema. */
+  messages(): SessionRevokedMessage[];
+  close(): Promise<void>;
+}
+
+/** Subscribes to `<prefix>sessions:revoked`, as a gateway replica does. */
+export async function listenForRevocations(redis: TestRedis): Promise<RevocationListener> {
+  const subscriber = redis.client.duplicate();
+  subscriber.on('error', () => undefined);
+  if (subscriber.status !== 'ready') await subscriber.connect();
+  const channel = `${redis.prefix}${SESSION_REVOKED_CHANNEL}`;
+  const raw: string[] = [];
+  subscriber.on('message', (from: string, message: string) => {
+    if (from === channel) raw.push(message);
+  });
+  await subscriber.subscribe(channel);
+  return {
+    messages: () => raw.map((m) => SessionRevokedMessageSchema.parse(JSON.parse(m))),
+    async close() {
+      await subscriber.quit().catch(() => subscriber.disconnect());
+    },
+  };
 }

@@ -94,7 +94,8 @@ export async function startService(
       throw new Error(`${name} exited with ${child.exitCode} before it was ready:\n${output}`);
     try {
       const res = await fetch(`${url}/health/ready`);
-      if (res.status === 200) return service;
+      // Our child must have said it listens on this port: never latch onto another process's service.
+      if (res.status === 200 && output.includes(String(port))) return service;
     } catch {
       // not listening yet
     }

@@ -71,7 +71,13 @@ function codeForStatus(status: number): ErrorCode {
 
 function describeBadRequest(error: Error): string {
   const type = (error as { type?: string }).type;
-  if (error instanceof SyntaxError) return 'The body is not valid JSON.';
+  // Nest re-wraps body-parser's SyntaxError as BadRequestException(err.message).
+  if (
+    error instanceof SyntaxError ||
+    (error instanceof HttpException && /JSON/.test(error.message))
+  ) {
+    return 'The body is not valid JSON.';
+  }
   if (type === 'entity.parse.failed') return 'The body is not valid JSON.';
   if (type === 'entity.too.large') return 'The body is too large.';
   if (type === 'encoding.unsupported' || type === 'charset.unsupported')

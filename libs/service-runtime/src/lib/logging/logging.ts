@@ -70,6 +70,8 @@ export function loggingModule(service: string, level: string): DynamicModule {
         return id;
       },
       customAttributeKeys: { reqId: 'request_id' },
+      // Puts request_id on every line logged while serving the request, not only the summary.
+      quietReqLogger: true,
       serializers: {
         req: (req: { id?: unknown; method?: string; url?: string; remoteAddress?: string }) => ({
           method: req.method,
