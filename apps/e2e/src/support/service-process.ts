@@ -35,7 +35,7 @@ export async function freePort(): Promise<number> {
 const running = new Set<ServiceProcess>();
 
 export async function startService(
-  name: 'auth-service' | 'ws-gateway',
+  name: 'auth-service' | 'ws-gateway' | 'agent-worker' | 'web-demo',
   env: Record<string, string | undefined>,
   options: { ready?: boolean; timeoutMs?: number } = {},
 ): Promise<ServiceProcess> {

@@ -1,0 +1,165 @@
+import type { AgentEvent } from '@admitone/agent-events';
+import { AgentClient, StateChange } from '@admitone/client';
+import { AuthApi } from './auth-api';
+import { loadSession } from './session-store';
+
+/**
+ * The demo: log in, chat, and watch each run's events as a live timeline,
+ * with the connection's state (and why it changed) always visible. All the
+ * WebSocket work (tickets, renewal, reconnects, resume) is the SDK's.
+ */
+interface DemoConfig {
+  authUrl: string;
+  gatewayUrl: string;
+}
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const view = {
+  login: $('login-view'),
+  chat: $('chat-view'),
+  loginForm: $<HTMLFormElement>('login-form'),
+  loginError: $('login-error'),
+  email: $<HTMLInputElement>('email'),
+  password: $<HTMLInputElement>('password'),
+  who: $('who'),
+  logout: $<HTMLButtonElement>('logout-button'),
+  chatForm: $<HTMLFormElement>('chat-form'),
+  chatInput: $<HTMLInputElement>('chat-input'),
+  send: $<HTMLButtonElement>('send-button'),
+  chatError: $('chat-error'),
+  answer: $('answer'),
+  timeline: $('timeline'),
+  connection: $('connection'),
+  stateText: $('state-text'),
+};
+
+let client: AgentClient | undefined;
+
+function showLogin(message = ''): void {
+  view.chat.hidden = true;
+  view.login.hidden = false;
+  view.loginError.textContent = message;
+}
+
+function renderState(change: StateChange): void {
+  view.connection.dataset['state'] = change.state;
+  const why = change.reason
+    ? `: ${change.reason.meaning}${change.reason.code ? ` (${change.reason.code})` : ''}`
+    : '';
+  const text: Record<StateChange['state'], string> = {
+    idle: 'not connected',
+    connecting: 'connecting…',
+    open: `connected${client?.protocol ? ` (${client.protocol})` : ''}`,
+    renewing: 'renewing authentication…',
+    reconnecting: `reconnecting${change.attempt !== undefined ? ` (attempt ${change.attempt + 1})` : ''}${why}`,
+    closed: `closed${why}`,
+  };
+  view.stateText.textContent = text[change.state];
+  view.connection.dataset['reason'] = change.reason?.reason ?? '';
+  view.send.disabled = change.state !== 'open';
+}
+
+function renderEvent(event: AgentEvent): void {
+  const item = document.createElement('li');
+  item.dataset['type'] = event.type;
+  item.dataset['runId'] = event.run_id;
+  item.dataset['eventId'] = String(event.event_id);
+  const type = document.createElement('span');
+  type.className = 'type';
+  type.textContent = event.type;
+  const meta = document.createElement('span');
+  meta.className = 'meta';
+  meta.textContent = `#${event.event_id} · ${new Date(event.ts).toLocaleTimeString()}`;
+  const detail = document.createElement('span');
+  detail.className = 'detail';
+  detail.textContent = describe(event);
+  item.append(type, meta, detail);
+  view.timeline.append(item);
+  if (event.type === 'agent_completed') view.answer.textContent = event.result;
+  if (event.type === 'agent_failed') view.answer.textContent = `The agent failed: ${event.error}`;
+}
+
+function describe(event: AgentEvent): string {
+  switch (event.type) {
+    case 'agent_started':
+      return 'The agent picked up the request.';
+    case 'agent_thinking':
+      return event.text;
+    case 'tool_executing':
+      return `${event.tool}(${JSON.stringify(event.input)})`;
+    case 'tool_completed':
+      return event.error !== undefined
+        ? `${event.tool} failed: ${event.error}`
+        : `${event.tool} → ${JSON.stringify(event.output)}`;
+    case 'agent_completed':
+      return event.result;
+    case 'agent_failed':
+      return event.error;
+  }
+}
+
+function startClient(config: DemoConfig, auth: AuthApi): void {
+  const session = loadSession();
+  if (!session) return showLogin();
+  view.login.hidden = true;
+  view.chat.hidden = false;
+  view.who.textContent = `Signed in as ${session.tokens.user.email}`;
+  const carrier =
+    new URLSearchParams(location.search).get('carrier') === 'query' ? 'query' : 'subprotocol';
+  client = new AgentClient({
+    authUrl: config.authUrl,
+    gatewayUrl: config.gatewayUrl,
+    getAccessToken: auth.accessToken,
+    carrier,
+  });
+  client.on('state', renderState);
+  client.on('event', renderEvent);
+  client.on('error', (error) => (view.chatError.textContent = `${error.code}: ${error.message}`));
+  client.on('session_revoked', () => {
+    client = undefined;
+    showLogin('Your session was revoked (you logged out, perhaps in another tab). Log in again.');
+  });
+  client.on('auth_failed', () => {
+    client = undefined;
+    showLogin('Your login is no longer valid. Log in again.');
+  });
+  client.connect().catch(() => {
+    // The 'state', 'session_revoked' and 'auth_failed' handlers already show why.
+  });
+}
+
+async function main(): Promise<void> {
+  const config = (await (await fetch('/config.json')).json()) as DemoConfig;
+  const auth = new AuthApi(config.authUrl);
+  (window as unknown as { admitone: unknown }).admitone = {
+    get client() {
+      return client;
+    },
+  };
+
+  view.loginForm.addEventListener('submit', (e) => {
+    e.preventDefault();
+    view.loginError.textContent = '';
+    auth
+      .login(view.email.value, view.password.value)
+      .then(() => startClient(config, auth))
+      .catch((error: Error) => (view.loginError.textContent = error.message));
+  });
+  view.chatForm.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const content = view.chatInput.value.trim();
+    if (!content || !client) return;
+    view.chatError.textContent = '';
+    view.answer.textContent = '';
+    view.timeline.replaceChildren();
+    client.chat(content);
+  });
+  view.logout.addEventListener('click', () => {
+    client?.close();
+    client = undefined;
+    void auth.logout().then(() => showLogin('You are logged out.'));
+  });
+  startClient(config, auth);
+}
+
+void main();
