@@ -1,0 +1,635 @@
+import { dirname, join, posix } from 'node:path';
+import { containerProblems, schemaProblems, volumeProblems } from './support/kubernetes-schema';
+import {
+  Container,
+  effectiveEnv,
+  isPinnedImage,
+  K8sObject,
+  kustomize,
+  LabelSelector,
+  named,
+  ofKind,
+  parseYamlDocuments,
+  PodSpec,
+  preStopSeconds,
+  Probe,
+  selects,
+  Volume,
+  Workload,
+} from './support/manifests';
+import {
+  APPS,
+  AppName,
+  configOf,
+  defaultPort,
+  documentedSecrets,
+  exists,
+  filesUnder,
+  isSecretName,
+  readText,
+  REQUIRED_IN_PRODUCTION,
+  schemaDefault,
+  variableNames,
+} from './support/workspace';
+
+/**
+ * The Kubernetes and Cloud Run manifests, checked without a cluster: every
+ * kustomization is built with the real kustomize (`kubectl kustomize`),
+ * every object is validated against the Kubernetes OpenAPI schema
+ * (kubernetes-models), and then cross-checked against the code: ports and
+ * variable names against the config schemas, selectors against labels,
+ * autoscalers and budgets against their targets, the gateway's grace
+ * period against its drain, secrets against the runbook.
+ */
+const OVERLAYS = ['dev', 'prod'] as const;
+const builds: Record<string, K8sObject[]> = {
+  base: kustomize('k8s/base'),
+  dev: kustomize('k8s/overlays/dev'),
+  prod: kustomize('k8s/overlays/prod'),
+  'prod + metrics-scrape': kustomize('k8s/overlays/prod', ['k8s/components/metrics-scrape']),
+};
+const BUILDS = Object.keys(builds);
+
+const appContainer = (objects: K8sObject[], app: AppName): Container => {
+  const deployment = named(objects, 'Deployment', app) as Workload;
+  const containers = deployment.spec.template.spec.containers;
+  expect(containers.map((c) => c.name)).toEqual([app]);
+  return containers[0];
+};
+const workloads = (objects: K8sObject[]) =>
+  [...ofKind(objects, 'Deployment'), ...ofKind(objects, 'StatefulSet')] as Workload[];
+const podsSelectedBy = (objects: K8sObject[], selector: LabelSelector) =>
+  workloads(objects).filter((w) => selects(selector, w.spec.template.metadata.labels));
+const secretsOf = (objects: K8sObject[]) => {
+  const refs: string[] = [];
+  for (const w of workloads(objects)) {
+    for (const c of w.spec.template.spec.containers)
+      for (const e of c.env ?? [])
+        if (e.valueFrom?.secretKeyRef)
+          refs.push(e.valueFrom.secretKeyRef.name, e.valueFrom.secretKeyRef.key);
+    for (const v of w.spec.template.spec.volumes ?? [])
+      if (v.secret) refs.push(v.secret.secretName, ...(v.secret.items ?? []).map((i) => i.key));
+  }
+  for (const ingress of ofKind(objects, 'Ingress'))
+    for (const tls of (ingress['spec'] as { tls?: { secretName: string }[] }).tls ?? [])
+      refs.push(tls.secretName);
+  return [...new Set(refs)];
+};
+
+describe('k8s/ sources', () => {
+  const yamlFiles = filesUnder('k8s').filter((f) => /\.ya?ml$/.test(f));
+
+  it('parse as YAML without errors or duplicate keys', () => {
+    expect(yamlFiles.length).toBeGreaterThan(10);
+    for (const file of yamlFiles)
+      expect(() => parseYamlDocuments(readText(file), file)).not.toThrow();
+  });
+
+  it('reference only files and directories that exist from every kustomization', () => {
+    for (const file of yamlFiles.filter((f) => f.endsWith('kustomization.yaml'))) {
+      const [k] = parseYamlDocuments(readText(file), file) as {
+        resources?: string[];
+        components?: string[];
+        patches?: { path?: string }[];
+      }[];
+      const paths = [
+        ...(k.resources ?? []),
+        ...(k.components ?? []),
+        ...(k.patches ?? []).flatMap((p) => (p.path ? [p.path] : [])),
+      ];
+      for (const path of paths) {
+        const target = posix.normalize(join(dirname(file), path));
+        expect({ file, path, exists: exists(target) }).toEqual({ file, path, exists: true });
+      }
+    }
+  });
+
+  it('build with kustomize into the same set of objects for base and every overlay', () => {
+    const ids = (objects: K8sObject[]) =>
+      objects.map((o) => `${o.kind}/${o.metadata.name.replace(/-[a-z0-9]{10}$/, '')}`).sort();
+    for (const overlay of OVERLAYS)
+      expect(ids(builds[overlay]).filter((id) => !id.startsWith('Namespace/'))).toEqual(
+        ids(builds['base']),
+      );
+  });
+});
+
+describe.each(BUILDS)('kustomize build of %s', (build) => {
+  const objects = builds[build];
+
+  it('validates every object against the Kubernetes OpenAPI schema', () => {
+    expect(objects.flatMap(schemaProblems)).toEqual([]);
+  });
+
+  it('uses the stable API versions: apps/v1, autoscaling/v2, policy/v1, networking.k8s.io/v1', () => {
+    const versions = new Map(objects.map((o) => [o.kind, o.apiVersion]));
+    expect(versions.get('HorizontalPodAutoscaler')).toBe('autoscaling/v2');
+    expect(versions.get('PodDisruptionBudget')).toBe('policy/v1');
+    expect(versions.get('NetworkPolicy')).toBe('networking.k8s.io/v1');
+    expect(versions.get('Ingress')).toBe('networking.k8s.io/v1');
+    expect(versions.get('Deployment')).toBe('apps/v1');
+  });
+
+  it('pins every image (a tag that is not latest, or a digest)', () => {
+    for (const w of workloads(objects))
+      for (const c of w.spec.template.spec.containers)
+        expect({ image: c.image, pinned: isPinnedImage(c.image) }).toEqual({
+          image: c.image,
+          pinned: true,
+        });
+  });
+
+  it('runs every pod under the restricted Pod Security Standard', () => {
+    for (const w of workloads(objects)) {
+      const pod: PodSpec = w.spec.template.spec;
+      const who = `${w.kind} ${w.metadata.name}`;
+      expect({ who, runAsNonRoot: pod.securityContext?.runAsNonRoot }).toEqual({
+        who,
+        runAsNonRoot: true,
+      });
+      expect(pod.securityContext?.runAsUser).toBeGreaterThan(0);
+      expect(pod.securityContext?.seccompProfile?.type).toBe('RuntimeDefault');
+      expect(pod.automountServiceAccountToken).toBe(false);
+      for (const c of pod.containers) {
+        expect({ who, securityContext: c.securityContext }).toEqual({
+          who,
+          securityContext: {
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            capabilities: { drop: ['ALL'] },
+          },
+        });
+        expect(c.resources?.requests).toEqual({
+          cpu: expect.any(String),
+          memory: expect.any(String),
+        });
+        expect(c.resources?.limits).toEqual({
+          cpu: expect.any(String),
+          memory: expect.any(String),
+        });
+      }
+    }
+  });
+
+  it('selects pods with every Service, and targets a port those pods declare', () => {
+    for (const service of ofKind(objects, 'Service')) {
+      const spec = service['spec'] as {
+        selector: Record<string, string>;
+        ports: { port: number; targetPort: string | number }[];
+      };
+      const pods = podsSelectedBy(objects, { matchLabels: spec.selector });
+      expect({ service: service.metadata.name, pods: pods.length }).toEqual({
+        service: service.metadata.name,
+        pods: 1,
+      });
+      const declared = pods[0].spec.template.spec.containers.flatMap((c) => c.ports ?? []);
+      for (const port of spec.ports)
+        expect(
+          declared.some((d) => d.name === port.targetPort || d.containerPort === port.targetPort),
+        ).toBe(true);
+    }
+  });
+
+  it('selects real pods with every NetworkPolicy, and names real pods as peers', () => {
+    for (const policy of ofKind(objects, 'NetworkPolicy')) {
+      const spec = policy['spec'] as {
+        podSelector: LabelSelector;
+        ingress?: { from?: { podSelector?: LabelSelector; namespaceSelector?: LabelSelector }[] }[];
+      };
+      expect(podsSelectedBy(objects, spec.podSelector).length).toBeGreaterThan(0);
+      for (const rule of spec.ingress ?? [])
+        for (const peer of rule.from ?? [])
+          if (peer.podSelector && !peer.namespaceSelector)
+            expect({
+              policy: policy.metadata.name,
+              peers: podsSelectedBy(objects, peer.podSelector).length > 0,
+            }).toEqual({ policy: policy.metadata.name, peers: true });
+    }
+  });
+
+  it('gives each app a HorizontalPodAutoscaler and a PodDisruptionBudget that target it', () => {
+    for (const app of APPS) {
+      const deployment = named(objects, 'Deployment', app) as Workload;
+      // The autoscaler owns the replica count; a replicas field would fight it on every apply.
+      expect(deployment.spec.replicas).toBeUndefined();
+      const hpas = ofKind<{
+        spec: { scaleTargetRef: Record<string, string> } & Record<string, number>;
+      }>(objects, 'HorizontalPodAutoscaler').filter((h) => h.spec.scaleTargetRef['name'] === app);
+      expect(hpas).toHaveLength(1);
+      expect(hpas[0].spec.scaleTargetRef).toEqual({
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        name: app,
+      });
+      expect(hpas[0].spec['minReplicas']).toBeLessThanOrEqual(hpas[0].spec['maxReplicas']);
+      const pdbs = ofKind<{ spec: { selector: LabelSelector } }>(
+        objects,
+        'PodDisruptionBudget',
+      ).filter((p) => podsSelectedBy(objects, p.spec.selector).includes(deployment));
+      expect(pdbs).toHaveLength(1);
+      expect(podsSelectedBy(objects, pdbs[0].spec.selector)).toEqual([deployment]);
+    }
+  });
+
+  describe.each(APPS)('%s', (app) => {
+    const container = () => appContainer(objects, app);
+    const env = () => effectiveEnv(container(), objects);
+
+    it(`listens on the app's default port, named http`, () => {
+      expect(container().ports).toEqual([
+        { name: 'http', containerPort: defaultPort(app), protocol: 'TCP' },
+      ]);
+      const port = env().get('PORT')?.value;
+      if (port !== undefined) expect(Number(port)).toBe(defaultPort(app));
+    });
+
+    it('probes /health/live for startup and liveness, /health/ready for readiness', () => {
+      const c = container();
+      const http = (p?: Probe) => p?.httpGet;
+      expect(http(c.startupProbe)).toEqual({ path: '/health/live', port: 'http' });
+      expect(http(c.livenessProbe)).toEqual({ path: '/health/live', port: 'http' });
+      expect(http(c.readinessProbe)).toEqual({ path: '/health/ready', port: 'http' });
+    });
+
+    it('sets only variables its config schema knows', () => {
+      const known = variableNames(app);
+      for (const name of env().keys())
+        expect({ name, known: known.includes(name) }).toEqual({ name, known: true });
+    });
+
+    it('takes secrets from Secrets, never from a literal or a ConfigMap', () => {
+      for (const [name, source] of env())
+        if (isSecretName(name) || name === 'REDIS_URL')
+          expect({ name, from: source.from }).toEqual({ name, from: 'secretKeyRef' });
+    });
+
+    it('finds the JWT signing keys file, if it names one, inside a mounted Secret', () => {
+      const path = env().get('JWT_SIGNING_KEYS_FILE')?.value;
+      if (!path) return;
+      const c = container();
+      const pod = (named(objects, 'Deployment', app) as Workload).spec.template.spec;
+      const mount = (c.volumeMounts ?? []).find((m) => path.startsWith(`${m.mountPath}/`));
+      const volume = pod.volumes?.find((v: Volume) => v.name === mount?.name);
+      expect(mount?.readOnly).toBe(true);
+      expect(volume?.secret?.items?.map((i) => i.path)).toContain(
+        path.slice((mount?.mountPath.length ?? 0) + 1),
+      );
+    });
+  });
+
+  it('documents every Secret and key it references in the runbook', () => {
+    const documented = documentedSecrets();
+    for (const name of secretsOf(objects))
+      expect({ name, documented: documented.has(name) }).toEqual({ name, documented: true });
+  });
+
+  it('lets the gateway drain: terminationGracePeriodSeconds > preStop + DRAIN_SECONDS + 2', () => {
+    const deployment = named(objects, 'Deployment', 'ws-gateway') as Workload;
+    const pod = deployment.spec.template.spec;
+    const c = appContainer(objects, 'ws-gateway');
+    const drain = Number(
+      effectiveEnv(c, objects).get('DRAIN_SECONDS')?.value ??
+        schemaDefault('ws-gateway', 'DRAIN_SECONDS'),
+    );
+    const preStop = preStopSeconds(c);
+    expect(preStop).toBeGreaterThanOrEqual(3); // endpoints are removed before draining starts
+    expect(pod.terminationGracePeriodSeconds ?? 30).toBeGreaterThan(preStop + drain + 2);
+  });
+
+  it('lets only the gateway and the ingress controller reach auth-service, on 8081', () => {
+    const policies = ofKind<{
+      spec: {
+        podSelector: LabelSelector;
+        ingress?: {
+          from?: { podSelector?: LabelSelector; namespaceSelector?: LabelSelector }[];
+          ports?: { port: number }[];
+        }[];
+      };
+    }>(objects, 'NetworkPolicy');
+    const auth = named(objects, 'Deployment', 'auth-service') as Workload;
+    const applying = policies.filter((p) =>
+      selects(p.spec.podSelector, auth.spec.template.metadata.labels),
+    );
+    // The namespace denies by default; these are the only openings.
+    expect(
+      policies.some((p) => Object.keys(p.spec.podSelector).length === 0 && !p.spec.ingress),
+    ).toBe(true);
+    const peers = applying
+      .flatMap((p) => p.spec.ingress ?? [])
+      .flatMap((rule) =>
+        (rule.from ?? []).map((peer) => ({
+          peer: peer.namespaceSelector
+            ? `namespace ${JSON.stringify(peer.namespaceSelector.matchLabels)} pods ${JSON.stringify(peer.podSelector?.matchLabels)}`
+            : podsSelectedBy(objects, peer.podSelector ?? {})
+                .map((w) => w.metadata.name)
+                .join(','),
+          ports: (rule.ports ?? []).map((p) => p.port),
+        })),
+      );
+    const ingressController = `namespace ${JSON.stringify({ 'kubernetes.io/metadata.name': 'ingress-nginx' })} pods ${JSON.stringify({ 'app.kubernetes.io/name': 'ingress-nginx' })}`;
+    const expected = [
+      { peer: 'ws-gateway', ports: [8081] },
+      { peer: ingressController, ports: [8081] },
+    ];
+    if (build.includes('metrics-scrape'))
+      expect(peers.filter((p) => !p.peer.includes('monitoring'))).toEqual(expected);
+    else expect(peers).toEqual(expected);
+  });
+
+  it('lets only the three services reach Redis', () => {
+    const redis = named(objects, 'StatefulSet', 'redis') as Workload;
+    const policies = ofKind<{
+      spec: {
+        podSelector: LabelSelector;
+        ingress?: { from?: { podSelector?: LabelSelector }[] }[];
+      };
+    }>(objects, 'NetworkPolicy').filter((p) =>
+      selects(p.spec.podSelector, redis.spec.template.metadata.labels),
+    );
+    const peers = policies
+      .flatMap((p) => p.spec.ingress ?? [])
+      .flatMap((r) => r.from ?? [])
+      .flatMap((peer) =>
+        podsSelectedBy(objects, peer.podSelector ?? {}).map((w) => w.metadata.name),
+      );
+    expect(peers.sort()).toEqual([...APPS].sort());
+  });
+
+  it('routes only public paths through the Ingress, with WebSocket-friendly nginx settings', () => {
+    const ingresses = ofKind<{
+      metadata: { annotations?: Record<string, string> };
+      spec: {
+        ingressClassName?: string;
+        tls?: { hosts: string[]; secretName: string }[];
+        rules: {
+          host: string;
+          http: {
+            paths: {
+              path: string;
+              pathType: string;
+              backend: { service: { name: string; port: { name?: string; number?: number } } };
+            }[];
+          };
+        }[];
+      };
+    }>(objects, 'Ingress');
+    const gatewayEnv = effectiveEnv(appContainer(objects, 'ws-gateway'), objects);
+    const wsPath = gatewayEnv.get('WS_PATH')?.value ?? schemaDefault('ws-gateway', 'WS_PATH');
+    const routes: string[] = [];
+    for (const ingress of ingresses) {
+      expect(ingress.spec.ingressClassName).toBe('nginx');
+      for (const rule of ingress.spec.rules) {
+        expect(ingress.spec.tls?.flatMap((t) => t.hosts)).toContain(rule.host);
+        for (const path of rule.http.paths) {
+          routes.push(`${path.path} -> ${path.backend.service.name}`);
+          expect(path.path).not.toMatch(/^\/?$|^\/(internal|metrics|health|docs)/);
+          const service = named(objects, 'Service', path.backend.service.name);
+          const ports = (service['spec'] as { ports: { name: string; port: number }[] }).ports;
+          expect(
+            ports.some(
+              (p) =>
+                p.name === path.backend.service.port.name ||
+                p.port === path.backend.service.port.number,
+            ),
+          ).toBe(true);
+          if (path.backend.service.name === 'ws-gateway') {
+            const a = ingress.metadata.annotations ?? {};
+            expect(
+              Number(a['nginx.ingress.kubernetes.io/proxy-read-timeout']),
+            ).toBeGreaterThanOrEqual(3600);
+            expect(
+              Number(a['nginx.ingress.kubernetes.io/proxy-send-timeout']),
+            ).toBeGreaterThanOrEqual(3600);
+            expect(a['nginx.ingress.kubernetes.io/proxy-buffering']).toBe('off');
+          }
+        }
+      }
+    }
+    expect(routes.sort()).toEqual(
+      [
+        `${wsPath} -> ws-gateway`,
+        '/auth -> auth-service',
+        '/websocket/ticket -> auth-service',
+        '/.well-known/jwks.json -> auth-service',
+      ].sort(),
+    );
+  });
+});
+
+describe.each(OVERLAYS)('overlay %s', (overlay) => {
+  const objects = builds[overlay];
+  const env = (app: AppName) => effectiveEnv(appContainer(objects, app), objects);
+
+  it('sets NODE_ENV for its environment', () => {
+    for (const app of APPS)
+      expect(env(app).get('NODE_ENV')?.value).toBe(
+        overlay === 'prod' ? 'production' : 'development',
+      );
+  });
+
+  it('sets the same ALLOWED_ORIGINS for auth-service and the gateway, without *', () => {
+    const origins = env('auth-service').get('ALLOWED_ORIGINS')?.value;
+    expect(origins).toBeDefined();
+    expect(env('ws-gateway').get('ALLOWED_ORIGINS')?.value).toBe(origins);
+    expect(origins).not.toContain('*');
+  });
+
+  it('deploys the app images from a registry at a release tag', () => {
+    for (const app of APPS)
+      expect(appContainer(objects, app).image).toMatch(
+        new RegExp(`^[a-z0-9.-]+\\.[a-z]+/admitone/${app}:[0-9][\\w.-]*$`),
+      );
+  });
+
+  it('puts everything in its own namespace, under the restricted Pod Security Standard', () => {
+    const [namespace] = ofKind(objects, 'Namespace');
+    expect(namespace.metadata.labels?.['pod-security.kubernetes.io/enforce']).toBe('restricted');
+    for (const o of objects.filter((o) => o.kind !== 'Namespace'))
+      expect(o.metadata.namespace).toBe(namespace.metadata.name);
+  });
+});
+
+describe('overlay prod', () => {
+  const objects = builds['prod'];
+
+  it.each(APPS)('sets every variable %s requires in production', (app) => {
+    const env = effectiveEnv(appContainer(objects, app), objects);
+    for (const need of REQUIRED_IN_PRODUCTION[app])
+      expect({ need, set: need.split('|').some((n) => env.has(n)) }).toEqual({ need, set: true });
+    expect(env.has('SEED_USERS')).toBe(false);
+    const origins = env.get('ALLOWED_ORIGINS')?.value;
+    if (origins) for (const o of origins.split(',')) expect(o).toMatch(/^https:\/\/[^*]+$/);
+  });
+
+  it('runs at least three replicas of the services users talk to, and two workers', () => {
+    const min = (name: string) =>
+      (named(objects, 'HorizontalPodAutoscaler', name)['spec'] as { minReplicas: number })
+        .minReplicas;
+    expect(min('auth-service')).toBeGreaterThanOrEqual(3);
+    expect(min('ws-gateway')).toBeGreaterThanOrEqual(3);
+    expect(min('agent-worker')).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('REQUIRED_IN_PRODUCTION', () => {
+  it('covers every variable whose schema refuses to run in production without it', () => {
+    for (const app of APPS) {
+      const listed = REQUIRED_IN_PRODUCTION[app].flatMap((n) => n.split('|'));
+      for (const v of configOf(app).variables)
+        if (v.required || v.production.some((m) => /required|must be set/.test(m)))
+          expect({ app, variable: v.name, listed: listed.includes(v.name) }).toEqual({
+            app,
+            variable: v.name,
+            listed: true,
+          });
+    }
+  });
+});
+
+// ------------------------------------------------------------------ Cloud Run
+
+interface KnativeService {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; annotations?: Record<string, string>; labels?: Record<string, string> };
+  spec: {
+    template: {
+      metadata: { annotations?: Record<string, string>; labels?: Record<string, string> };
+      spec: {
+        containerConcurrency?: number;
+        timeoutSeconds?: number;
+        serviceAccountName?: string;
+        containers: Container[];
+        volumes?: Volume[];
+      };
+    };
+    traffic?: { latestRevision?: boolean; percent: number }[];
+  };
+}
+
+/** Cloud Run sends SIGKILL this long after SIGTERM (not configurable). */
+const CLOUD_RUN_GRACE_SECONDS = 10;
+
+describe.each(APPS)('k8s/cloudrun/%s.yaml', (app) => {
+  const file = `k8s/cloudrun/${app}.yaml`;
+  const docs = parseYamlDocuments(readText(file), file) as KnativeService[];
+  const service = docs[0];
+  const template = service.spec.template;
+  const container = template.spec.containers[0];
+  const env = new Map((container.env ?? []).map((e) => [e.name, e]));
+  const annotations = template.metadata.annotations ?? {};
+
+  it('is one Knative serving.knative.dev/v1 Service named after the app', () => {
+    expect(docs).toHaveLength(1);
+    expect(service.apiVersion).toBe('serving.knative.dev/v1');
+    expect(service.kind).toBe('Service');
+    expect(service.metadata.name).toBe(app);
+    expect(template.spec.containers).toHaveLength(1);
+    expect(service.spec.traffic?.reduce((sum, t) => sum + t.percent, 0) ?? 100).toBe(100);
+  });
+
+  it('has a valid container spec (as core/v1 Container) and volumes', () => {
+    expect(containerProblems(container)).toEqual([]);
+    for (const v of template.spec.volumes ?? []) expect(volumeProblems(v)).toEqual([]);
+  });
+
+  it('writes every annotation value as a string (Cloud Run refuses numbers)', () => {
+    for (const [key, value] of Object.entries({
+      ...(service.metadata.annotations ?? {}),
+      ...annotations,
+    }))
+      expect({ key, type: typeof value }).toEqual({ key, type: 'string' });
+  });
+
+  it('pins the image', () => {
+    expect(isPinnedImage(container.image)).toBe(true);
+  });
+
+  it(`listens on the app's default port, which Cloud Run passes as PORT`, () => {
+    expect(container.ports?.map((p) => p.containerPort)).toEqual([defaultPort(app)]);
+    expect(env.has('PORT')).toBe(false); // reserved on Cloud Run
+  });
+
+  it('probes /health/live at startup and for liveness', () => {
+    for (const probe of [container.startupProbe, container.livenessProbe])
+      expect(probe?.httpGet).toEqual({ path: '/health/live', port: defaultPort(app) });
+  });
+
+  it('sets only variables its config schema knows, and every one production requires', () => {
+    const known = variableNames(app);
+    for (const name of env.keys())
+      expect({ name, known: known.includes(name) }).toEqual({ name, known: true });
+    for (const need of REQUIRED_IN_PRODUCTION[app])
+      expect({ need, set: need.split('|').some((n) => env.has(n)) }).toEqual({ need, set: true });
+    expect(env.get('NODE_ENV')?.value).toBe('production');
+    expect(env.has('SEED_USERS')).toBe(false);
+    const origins = env.get('ALLOWED_ORIGINS')?.value;
+    if (origins) for (const o of origins.split(',')) expect(o).toMatch(/^https:\/\/[^*]+$/);
+  });
+
+  it('takes secrets from Secret Manager, each documented in the runbook', () => {
+    const documented = documentedSecrets();
+    for (const [name, e] of env) {
+      if (isSecretName(name) || name === 'REDIS_URL') {
+        expect({ name, ref: !!e.valueFrom?.secretKeyRef }).toEqual({ name, ref: true });
+      }
+      const ref = e.valueFrom?.secretKeyRef;
+      if (ref)
+        expect({ name: ref.name, documented: documented.has(ref.name) }).toEqual({
+          name: ref.name,
+          documented: true,
+        });
+    }
+    for (const v of template.spec.volumes ?? [])
+      if (v.secret)
+        expect({
+          name: v.secret.secretName,
+          documented: documented.has(v.secret.secretName),
+        }).toEqual({
+          name: v.secret.secretName,
+          documented: true,
+        });
+    const keysFile = env.get('JWT_SIGNING_KEYS_FILE')?.value;
+    if (keysFile) {
+      const mount = (container.volumeMounts ?? []).find((m) =>
+        keysFile.startsWith(`${m.mountPath}/`),
+      );
+      const volume = template.spec.volumes?.find((v) => v.name === mount?.name);
+      expect(volume?.secret?.items?.map((i) => i.path)).toContain(
+        keysFile.slice((mount?.mountPath.length ?? 0) + 1),
+      );
+    }
+  });
+
+  it('keeps at least one instance warm', () => {
+    expect(Number(annotations['autoscaling.knative.dev/minScale'])).toBeGreaterThanOrEqual(1);
+    expect(Number(annotations['autoscaling.knative.dev/maxScale'])).toBeGreaterThanOrEqual(
+      Number(annotations['autoscaling.knative.dev/minScale']),
+    );
+    expect(template.spec.containerConcurrency).toBeGreaterThanOrEqual(1);
+    expect(template.spec.containerConcurrency).toBeLessThanOrEqual(1000);
+    expect(template.spec.timeoutSeconds).toBeLessThanOrEqual(3600);
+  });
+
+  if (app !== 'agent-worker')
+    it(`trusts exactly one proxy hop (Google's front end) for client addresses`, () => {
+      const name = app === 'auth-service' ? 'TRUST_PROXY' : 'TRUST_PROXY_HOPS';
+      expect(env.get(name)?.value).toBe('1');
+    });
+
+  if (app === 'ws-gateway')
+    it('is sized for WebSockets: hour-long requests, high concurrency, affinity, CPU always on, a drain that fits', () => {
+      expect(template.spec.timeoutSeconds).toBeGreaterThanOrEqual(3600);
+      expect(template.spec.containerConcurrency).toBeGreaterThanOrEqual(250);
+      expect(annotations['run.googleapis.com/sessionAffinity']).toBe('true');
+      expect(annotations['run.googleapis.com/cpu-throttling']).toBe('false');
+      const drain = Number(env.get('DRAIN_SECONDS')?.value ?? schemaDefault(app, 'DRAIN_SECONDS'));
+      expect(drain + 2).toBeLessThan(CLOUD_RUN_GRACE_SECONDS);
+    });
+
+  if (app === 'agent-worker')
+    it('always has CPU and takes no traffic from outside: it works off Redis, not requests', () => {
+      expect(annotations['run.googleapis.com/cpu-throttling']).toBe('false');
+      expect(service.metadata.annotations?.['run.googleapis.com/ingress']).toBe('internal');
+    });
+});
