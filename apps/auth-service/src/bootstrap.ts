@@ -35,6 +35,7 @@ export async function createAuthApp(config: AuthConfig): Promise<INestApplicatio
   SwaggerModule.setup('docs', app, buildOpenApiDocument(), {
     jsonDocumentUrl: 'docs/openapi.json',
   });
-  app.enableShutdownHooks();
+  // Exit 0 after a graceful shutdown instead of re-raising the signal (143).
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
   return app;
 }
