@@ -10,6 +10,7 @@ import CircuitBreaker from 'opossum';
 import { PinoLogger } from 'nestjs-pino';
 import { Pool } from 'undici';
 import { GATEWAY_CONFIG, GatewayConfig } from '../config/gateway-config';
+import { GatewayMetrics } from '../metrics/gateway-metrics';
 
 export type ExchangeOutcome =
   | { kind: 'ok'; context: TicketExchangeResponse }
@@ -37,6 +38,7 @@ export class AuthServiceClient implements OnApplicationShutdown {
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     private readonly logger: PinoLogger,
+    private readonly metrics: GatewayMetrics,
   ) {
     logger.setContext('AuthServiceClient');
     const url = new URL(config.AUTH_SERVICE_URL);
@@ -99,6 +101,17 @@ export class AuthServiceClient implements OnApplicationShutdown {
 
   /** Consumes a ticket. Never throws: every failure is an outcome. */
   async exchange(
+    ticket: string,
+    origin: string | undefined,
+    requestId: string,
+  ): Promise<ExchangeOutcome> {
+    const stopTimer = this.metrics.exchangeDuration.startTimer();
+    const outcome = await this.exchangeOnce(ticket, origin, requestId);
+    stopTimer({ result: outcome.kind });
+    return outcome;
+  }
+
+  private async exchangeOnce(
     ticket: string,
     origin: string | undefined,
     requestId: string,

@@ -34,6 +34,8 @@ export class Connection {
   authExpiresAt: number;
   private alive = true;
   private closing = false;
+  /** The code we closed with; ws reports the peer's echo, or 1006 when it never came. */
+  private closedWith?: number;
   private tokens: number;
   private lastRefill = Date.now();
   private strikes = 0;
@@ -59,10 +61,12 @@ export class Connection {
   start(): void {
     this.ws.on('pong', () => (this.alive = true));
     this.ws.on('error', (error) => this.logger.info({ err: error.message }, 'socket error'));
-    this.ws.once('close', (code: number) => {
+    this.ws.once('close', (peerCode: number) => {
+      // A slow reader never echoes our 1013 before the terminate: count what we sent.
+      const code = this.closedWith ?? peerCode;
       this.clearTimers();
       this.metrics.closes.inc({ code: String(code) });
-      this.logger.info({ close_code: code }, 'connection closed');
+      this.logger.info({ close_code: code, peer_close_code: peerCode }, 'connection closed');
       this.onClosed(this, code);
     });
     this.send({
@@ -166,6 +170,7 @@ export class Connection {
   close(code: number, reason: string): void {
     if (this.closing) return;
     this.closing = true;
+    this.closedWith = code;
     this.clearTimers();
     this.logger.info({ close_code: code, close_reason: reason }, 'closing connection');
     this.ws.close(code, reason);
