@@ -43,7 +43,14 @@ export class AuthenticatedWsAdapter extends WsAdapter {
     super(app);
   }
 
+  private server?: WebSocketServer;
+
+  /**
+   * Nest calls this once per @WebSocketGateway class; there is one endpoint,
+   * so one server and one upgrade listener (never a second exchange per upgrade).
+   */
   override create(): WebSocketServer {
+    if (this.server) return this.server;
     const wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
@@ -60,6 +67,7 @@ export class AuthenticatedWsAdapter extends WsAdapter {
     this.httpServer.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
       this.onUpgrade(wss, req, socket, head),
     );
+    this.server = wss;
     return wss;
   }
 
