@@ -11,6 +11,9 @@ import { z } from 'zod';
 const int = (def: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).default(def);
 
+const REDIS_URL_REQUIRED =
+  'is required: a redis:// or rediss:// URL (the worker only runs against Redis)';
+
 /** The reference agent worker's settings, validated once at start. */
 export const WorkerConfigSchema = z.object({
   NODE_ENV: NodeEnvSchema,
@@ -18,12 +21,9 @@ export const WorkerConfigSchema = z.object({
   /** Health and metrics only. */
   PORT: portSchema(8082),
   HOST: z.string().default('0.0.0.0'),
-  REDIS_URL: z
-    .string()
-    .regex(
-      /^rediss?:\/\//,
-      'is required: a redis:// or rediss:// URL (the worker only runs against Redis)',
-    ),
+  // The message is set for a missing value too: zod's default ("expected string,
+  // received undefined") does not tell an operator what to do.
+  REDIS_URL: z.string({ error: REDIS_URL_REQUIRED }).regex(/^rediss?:\/\//, REDIS_URL_REQUIRED),
   REDIS_PREFIX: RedisPrefixSchema,
   WORKER_NAME: z.string().min(1).default(`${hostname()}-${process.pid}`),
   WORKER_CONCURRENCY: int(4, 1, 256),

@@ -5,9 +5,12 @@ import { GATEWAY_CONFIG, GatewayConfig } from '../config/gateway-config';
 import { Connection } from '../connections/connection';
 import { ConnectionRegistry } from '../connections/connection-registry';
 
-/** Where one socket stands in one run: the last event_id it was sent. */
+/** Where one socket stands in one run. */
 interface RunCursor {
+  /** Delivery has reached this event_id (sent now or earlier, or skipped by `resume`). */
   lastSent: number;
+  /** The event_ids this socket was actually sent: none goes out twice. */
+  delivered: Set<number>;
   terminal: boolean;
   /** Serialises delivery to this socket for this run. */
   chain: Promise<void>;
@@ -18,15 +21,25 @@ interface RunCursor {
  * Relays agent events to the sockets of the user they belong to, in order,
  * each event exactly once per socket. Live events come from the bus (one
  * subscription per user with sockets on this replica); whenever a socket is
- * behind (it resumed, joined mid-run, or the live feed dropped events) the
- * gap is filled from the run's retained events before anything newer is
- * sent. A user's events never reach another user's socket: the subscription
- * is per user and every delivery is checked against the socket's user.
+ * behind (it resumed, or the live feed dropped events) the gap is filled from
+ * the run's retained events before anything newer is sent. A user's events
+ * never reach another user's socket: the subscription is per user and every
+ * delivery is checked against the socket's user.
+ *
+ * Which history a socket gets: the socket that sent the chat gets every
+ * event from 1, and a `resume` every event after `after_event_id`. Another
+ * socket of the user that first sees a run at event k > 1 gets the earlier
+ * events only if the run was requested after the socket connected (it missed
+ * them because its subscription was still being set up); a run already under
+ * way when it connected goes to it live from event k. Backfilling that one
+ * would hand a client reconnecting mid-run the events it already had on its
+ * old socket, in the moment before its `resume` arrives.
  */
 @Injectable()
 export class AgentRelay implements OnModuleInit, OnApplicationShutdown {
   private readonly cursors = new Map<Connection, Map<string, RunCursor>>();
   private readonly subscriptions = new Map<string, Promise<() => Promise<void>>>();
+  private readonly openedAt = new WeakMap<Connection, number>();
 
   constructor(
     @Inject(AGENT_BUS) private readonly bus: AgentBus,
@@ -38,6 +51,14 @@ export class AgentRelay implements OnModuleInit, OnApplicationShutdown {
     this.registry.onOpen((c) => void this.ready(c.userId).catch(() => undefined));
     this.registry.onClose((c) => this.forget(c));
     this.bus.onResubscribed(() => this.resyncAll());
+  }
+
+  /**
+   * Records when a socket was accepted, taken before connection_established
+   * went out: any chat its client sends afterwards is requested later.
+   */
+  accepted(connection: Connection, at: number): void {
+    this.openedAt.set(connection, at);
   }
 
   /** Resolves once live events of this user reach this replica. */
@@ -72,21 +93,34 @@ export class AgentRelay implements OnModuleInit, OnApplicationShutdown {
   /** `resume`: everything after `afterEventId`, then live events, none twice. */
   resume(connection: Connection, runId: string, afterEventId: number): Promise<void> {
     const cursor = this.cursor(connection, runId);
-    cursor.lastSent = afterEventId;
-    cursor.terminal = false;
-    return this.enqueue(connection, runId, cursor, () => this.fill(connection, runId, cursor));
+    return this.enqueue(connection, runId, cursor, () => {
+      cursor.lastSent = afterEventId;
+      cursor.terminal = false;
+      return this.fill(connection, runId, cursor);
+    });
   }
 
   private onLiveEvent(userId: string, event: AgentEvent): void {
     for (const connection of this.registry.forUser(userId)) {
       if (connection.userId !== userId) continue;
+      const joining = !this.runsOf(connection)?.has(event.run_id);
       const cursor = this.cursor(connection, event.run_id);
       void this.enqueue(connection, event.run_id, cursor, async () => {
+        if (joining && event.event_id > 1 && !(await this.requestedSinceOpen(connection, event)))
+          cursor.lastSent = Math.max(cursor.lastSent, event.event_id - 1);
         if (event.event_id <= cursor.lastSent) return;
         if (event.event_id > cursor.lastSent + 1) await this.fill(connection, event.run_id, cursor);
         if (event.event_id === cursor.lastSent + 1) this.send(connection, cursor, event);
       });
     }
+  }
+
+  /** Was the run requested after this socket connected? (No when that cannot be told.) */
+  private async requestedSinceOpen(connection: Connection, event: AgentEvent): Promise<boolean> {
+    const opened = this.openedAt.get(connection);
+    const run = await this.bus.runInfo(event.run_id).catch(() => null);
+    const requested = Date.parse(run?.created_at ?? '');
+    return opened !== undefined && Number.isFinite(requested) && requested >= opened;
   }
 
   private async fill(connection: Connection, runId: string, cursor: RunCursor): Promise<void> {
@@ -97,9 +131,11 @@ export class AgentRelay implements OnModuleInit, OnApplicationShutdown {
   }
 
   private send(connection: Connection, cursor: RunCursor, event: AgentEvent): void {
-    clearTimeout(cursor.watchdog);
     cursor.lastSent = event.event_id;
     if (TERMINAL_EVENT_TYPES.includes(event.type)) cursor.terminal = true;
+    if (cursor.delivered.has(event.event_id)) return;
+    cursor.delivered.add(event.event_id);
+    clearTimeout(cursor.watchdog);
     connection.send(event);
   }
 
@@ -119,7 +155,8 @@ export class AgentRelay implements OnModuleInit, OnApplicationShutdown {
   private resyncAll(): void {
     for (const [connection, runs] of this.cursors) {
       for (const [runId, cursor] of runs) {
-        if (!cursor.terminal && cursor.lastSent > 0)
+        // Including runs that have not sent anything yet: their first events may be the lost ones.
+        if (!cursor.terminal)
           void this.enqueue(connection, runId, cursor, () => this.fill(connection, runId, cursor));
       }
     }
@@ -133,7 +170,7 @@ export class AgentRelay implements OnModuleInit, OnApplicationShutdown {
     }
     let cursor = runs.get(runId);
     if (!cursor) {
-      cursor = { lastSent: 0, terminal: false, chain: Promise.resolve() };
+      cursor = { lastSent: 0, delivered: new Set(), terminal: false, chain: Promise.resolve() };
       runs.set(runId, cursor);
     }
     return cursor;

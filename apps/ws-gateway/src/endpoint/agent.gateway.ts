@@ -36,7 +36,8 @@ export class AgentGateway implements OnGatewayConnection {
     const context = takeUpgradeContext(req);
     // Unreachable by construction (no 101 without a context); refuse rather than trust.
     if (!context) return ws.close(CLOSE_CODES.internal_error.code, 'no authenticated context');
-    this.registry.open(ws, context);
+    const acceptedAt = Date.now();
+    this.relay.accepted(this.registry.open(ws, context), acceptedAt);
   }
 
   @SubscribeMessage('ping')

@@ -4,6 +4,8 @@ export interface RunInfo {
   user_id: string;
   thread_id: string;
   status: RunStatus;
+  /** When the run was requested (ISO 8601, the submitting gateway's clock); '' if unknown. */
+  created_at: string;
 }
 
 export type AgentEventListener = (event: AgentEvent) => void;

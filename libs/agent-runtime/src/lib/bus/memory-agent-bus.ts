@@ -28,6 +28,7 @@ export class MemoryAgentBus implements AgentBus {
       user_id: request.user_id,
       thread_id: request.thread_id,
       status: 'queued',
+      created_at: request.requested_at,
       events: [],
       cancelled: false,
     };
@@ -77,7 +78,13 @@ export class MemoryAgentBus implements AgentBus {
 
   async runInfo(runId: string): Promise<RunInfo | null> {
     const run = this.runs.get(runId);
-    return run ? { user_id: run.user_id, thread_id: run.thread_id, status: run.status } : null;
+    if (!run) return null;
+    return {
+      user_id: run.user_id,
+      thread_id: run.thread_id,
+      status: run.status,
+      created_at: run.created_at,
+    };
   }
 
   async replay(runId: string, afterEventId: number): Promise<AgentEvent[]> {

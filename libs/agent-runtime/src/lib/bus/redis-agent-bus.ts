@@ -79,16 +79,23 @@ export class RedisAgentBus implements AgentBus {
     const status = (RUN_STATUSES as readonly string[]).includes(h['status'] ?? '')
       ? (h['status'] as RunStatus)
       : 'queued';
-    return { user_id: h['user_id'], thread_id: h['thread_id'] ?? '', status };
+    return {
+      user_id: h['user_id'],
+      thread_id: h['thread_id'] ?? '',
+      status,
+      created_at: h['created_at'] ?? '',
+    };
   }
 
   async replay(runId: string, afterEventId: number): Promise<AgentEvent[]> {
     const entries = await this.redis.xrange(`${this.prefix}${BUS_KEYS.runEvents(runId)}`, '-', '+');
     const events: AgentEvent[] = [];
-    for (const [, fields] of entries) {
-      const json = fields[fields.indexOf('event') + 1];
-      const parsed = json ? AgentEventSchema.safeParse(JSON.parse(json)) : undefined;
-      if (parsed?.success && parsed.data.event_id > afterEventId) events.push(parsed.data);
+    for (const [id, fields] of entries) {
+      // An agent of another team may have written a bad entry: skip it, keep the rest.
+      const event = parseStreamEvent(fields);
+      if (!event)
+        this.logger?.warn({ run_id: runId, entry_id: id }, 'ignored a malformed run event');
+      else if (event.event_id > afterEventId) events.push(event);
     }
     return events.sort((a, b) => a.event_id - b.event_id);
   }
@@ -132,5 +139,16 @@ export class RedisAgentBus implements AgentBus {
   async close(): Promise<void> {
     this.listeners.clear();
     await this.subscriber.quit().catch(() => this.subscriber.disconnect());
+  }
+}
+
+function parseStreamEvent(fields: string[]): AgentEvent | undefined {
+  const at = fields.findIndex((value, i) => i % 2 === 0 && value === 'event');
+  if (at === -1) return undefined;
+  try {
+    const parsed = AgentEventSchema.safeParse(JSON.parse(fields[at + 1] ?? ''));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
   }
 }

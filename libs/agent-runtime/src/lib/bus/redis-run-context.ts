@@ -14,11 +14,20 @@ import type { AgentStep, RunContext } from '../reference-agent/reference-agent';
  * above last_event_id is skipped, which makes emission idempotent: a worker
  * that claims a run another worker abandoned re-runs the (deterministic)
  * agent and only the events not yet emitted go out, each exactly once.
+ * Nothing is emitted after the run's terminal event.
+ *
+ * A re-run is deterministic only while nothing changes underneath it: when
+ * the run was cancelled after the first worker died, the re-run ends early
+ * with agent_failed at an id the first worker already used. A terminal event
+ * that was skipped although the run has not ended is therefore emitted again
+ * at the next free id, so every run still gets exactly one terminal event.
  */
 const EMIT = `
-local last = tonumber(redis.call('HGET', KEYS[1], 'last_event_id') or '0')
+local state = redis.call('HMGET', KEYS[1], 'last_event_id', 'status')
+if state[2] == 'completed' or state[2] == 'failed' then return 0 end
+local last = tonumber(state[1] or '0') or 0
 local id = tonumber(ARGV[1])
-if id <= last then return 0 end
+if id <= last then return -last end
 redis.call('HSET', KEYS[1], 'last_event_id', id, 'status', ARGV[6])
 redis.call('XADD', KEYS[2], '*', 'event', ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[5])
@@ -52,30 +61,36 @@ export function redisRunContext(
   let nextId = 0;
   return {
     async emit(step: AgentStep): Promise<void> {
-      nextId += 1;
-      const event = {
-        ...step,
-        run_id: request.run_id,
-        thread_id: request.thread_id,
-        event_id: nextId,
-        ts: new Date().toISOString(),
-      } as AgentEvent;
-      const bus: BusEvent = { user_id: request.user_id, event };
-      const status = TERMINAL_EVENT_TYPES.includes(event.type)
-        ? event.type === 'agent_completed'
+      const terminal = TERMINAL_EVENT_TYPES.includes(step.type);
+      const status = terminal
+        ? step.type === 'agent_completed'
           ? 'completed'
           : 'failed'
         : 'running';
-      await r.admitoneEmitAgentEvent(
-        `${prefix}${BUS_KEYS.run(request.run_id)}`,
-        `${prefix}${BUS_KEYS.runEvents(request.run_id)}`,
-        nextId,
-        JSON.stringify(event),
-        `${prefix}${BUS_KEYS.userEvents(request.user_id)}`,
-        JSON.stringify(bus),
-        retentionSeconds,
-        status,
-      );
+      nextId += 1;
+      // 1: emitted; 0: the run has ended; -n: skipped, n is the run's last event_id.
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const event = {
+          ...step,
+          run_id: request.run_id,
+          thread_id: request.thread_id,
+          event_id: nextId,
+          ts: new Date().toISOString(),
+        } as AgentEvent;
+        const bus: BusEvent = { user_id: request.user_id, event };
+        const outcome = await r.admitoneEmitAgentEvent(
+          `${prefix}${BUS_KEYS.run(request.run_id)}`,
+          `${prefix}${BUS_KEYS.runEvents(request.run_id)}`,
+          nextId,
+          JSON.stringify(event),
+          `${prefix}${BUS_KEYS.userEvents(request.user_id)}`,
+          JSON.stringify(bus),
+          retentionSeconds,
+          status,
+        );
+        if (outcome >= 0 || !terminal) return;
+        nextId = -outcome + 1;
+      }
     },
     async isCancelled(): Promise<boolean> {
       return (await redis.exists(`${prefix}${BUS_KEYS.runCancel(request.run_id)}`)) === 1;

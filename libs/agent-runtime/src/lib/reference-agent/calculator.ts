@@ -18,7 +18,7 @@ function tokenize(source: string): Token[] {
     if (c === ' ' || c === '\t') {
       i++;
     } else if (/[0-9.]/.test(c)) {
-      const match = /^\d*\.?\d+|^\d+\.?/.exec(source.slice(i));
+      const match = /^(?:\d+\.?\d*|\.\d+)/.exec(source.slice(i));
       if (!match) throw new CalculatorError(`bad number at ${i}`);
       tokens.push({ kind: 'num', value: Number(match[0]) });
       i += match[0].length;
