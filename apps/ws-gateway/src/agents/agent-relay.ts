@@ -61,6 +61,22 @@ export class AgentRelay implements OnModuleInit, OnApplicationShutdown {
     this.openedAt.set(connection, at);
   }
 
+  /**
+   * Resolves once live events of this user reach this replica; rejects after
+   * `timeoutMs` (the event feed is down), so a chat gets an error, not silence.
+   */
+  async readyWithin(userId: string, timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('event subscription not ready')), timeoutMs);
+    });
+    try {
+      await Promise.race([this.ready(userId), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** Resolves once live events of this user reach this replica. */
   ready(userId: string): Promise<unknown> {
     let subscription = this.subscriptions.get(userId);

@@ -23,6 +23,9 @@ import { takeUpgradeContext } from '../upgrade/authenticated-ws.adapter';
  * connection's checks; each handler answers with events or an `error`,
  * never silence.
  */
+/** How long a chat or resume waits for the user's live event feed. */
+const SUBSCRIBE_TIMEOUT_MS = 3000;
+
 @WebSocketGateway()
 export class AgentGateway implements OnGatewayConnection {
   constructor(
@@ -55,7 +58,7 @@ export class AgentGateway implements OnGatewayConnection {
     if (!connection) return;
     const runId = randomUUID();
     try {
-      await this.relay.ready(connection.userId);
+      await this.relay.readyWithin(connection.userId, SUBSCRIBE_TIMEOUT_MS);
       this.relay.expectRun(connection, runId, message.client_msg_id);
       await this.bus.submit({
         run_id: runId,
@@ -88,7 +91,16 @@ export class AgentGateway implements OnGatewayConnection {
     const run =
       connection && (await this.ownRun(connection, message.run_id, message.client_msg_id));
     if (!connection || !run) return;
-    await this.relay.ready(connection.userId);
+    try {
+      await this.relay.readyWithin(connection.userId, SUBSCRIBE_TIMEOUT_MS);
+    } catch {
+      connection.sendError(
+        'unavailable',
+        'The agent bus is unavailable; retry.',
+        message.client_msg_id,
+      );
+      return;
+    }
     await this.relay.resume(connection, message.run_id, message.after_event_id ?? 0);
   }
 
