@@ -9,6 +9,10 @@ import {
 } from '../support/service-process';
 import { launchChromium, withScreenshots } from './browser';
 
+interface TicketPage {
+  issueTicket(): Promise<string>;
+}
+
 /**
  * The demo page in real Chromium against the real services (Redis, an
  * agent worker): what a frontend team's users would do with it.
@@ -62,6 +66,20 @@ describe('web demo in a real browser', () => {
 
   beforeEach(async () => {
     context = await browser.newContext();
+    // What the page itself would do to get a ticket, for tests that open raw WebSockets.
+    await context.addInitScript(() => {
+      (window as unknown as TicketPage).issueTicket = async () => {
+        const session = JSON.parse(localStorage.getItem('admitone.session') ?? '{}') as {
+          tokens: { access_token: string };
+        };
+        const config = (await (await fetch('/config.json')).json()) as { authUrl: string };
+        const res = await fetch(`${config.authUrl}/websocket/ticket`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${session.tokens.access_token}` },
+        });
+        return ((await res.json()) as { ticket: string }).ticket;
+      };
+    });
     pages.length = 0;
   });
   afterEach(() => context.close());
@@ -135,15 +153,7 @@ describe('web demo in a real browser', () => {
 
         // The browser's own WebSocket, offering agent.v1 with the ticket as a second subprotocol.
         const negotiated = await page.evaluate(async (gatewayUrl) => {
-          const session = JSON.parse(localStorage.getItem('admitone.session') ?? '{}') as {
-            tokens: { access_token: string };
-          };
-          const config = (await (await fetch('/config.json')).json()) as { authUrl: string };
-          const res = await fetch(`${config.authUrl}/websocket/ticket`, {
-            method: 'POST',
-            headers: { authorization: `Bearer ${session.tokens.access_token}` },
-          });
-          const { ticket } = (await res.json()) as { ticket: string };
+          const ticket = await (window as unknown as TicketPage).issueTicket();
           return new Promise<{ protocol: string; first: string }>((resolve, reject) => {
             const ws = new WebSocket(gatewayUrl, ['agent.v1', `ticket.${ticket}`]);
             ws.onmessage = (m) => {
@@ -166,15 +176,7 @@ describe('web demo in a real browser', () => {
         const page = await openPage();
         await logIn(page);
         const outcome = await page.evaluate(async (gatewayUrl) => {
-          const session = JSON.parse(localStorage.getItem('admitone.session') ?? '{}') as {
-            tokens: { access_token: string };
-          };
-          const config = (await (await fetch('/config.json')).json()) as { authUrl: string };
-          const res = await fetch(`${config.authUrl}/websocket/ticket`, {
-            method: 'POST',
-            headers: { authorization: `Bearer ${session.tokens.access_token}` },
-          });
-          const { ticket } = (await res.json()) as { ticket: string };
+          const ticket = await (window as unknown as TicketPage).issueTicket();
           const attempt = () =>
             new Promise<string>((resolve) => {
               const ws = new WebSocket(`${gatewayUrl}?ticket=${ticket}`, ['agent.v1']);
