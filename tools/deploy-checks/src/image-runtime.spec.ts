@@ -346,7 +346,8 @@ describe('the built apps refuse to start in production on insecure settings', ()
       'auth-service, unconfigured',
       'auth-service',
       () => ({}),
-      ['EXCHANGE_CLIENT_KEYS', 'JWT_SIGNING_KEYS', 'REDIS_URL'],
+      // The development origins (plain http) are refused too.
+      ['ALLOWED_ORIGINS', 'EXCHANGE_CLIENT_KEYS', 'JWT_SIGNING_KEYS', 'REDIS_URL'],
     ],
     [
       'auth-service, insecure values',
@@ -359,7 +360,12 @@ describe('the built apps refuse to start in production on insecure settings', ()
       }),
       ['ALLOWED_ORIGINS', 'EXCHANGE_CLIENT_KEYS', 'JWT_SIGNING_KEYS', 'SEED_USERS'],
     ],
-    ['ws-gateway, unconfigured', 'ws-gateway', () => ({}), ['EXCHANGE_CLIENT_KEY', 'REDIS_URL']],
+    [
+      'ws-gateway, unconfigured',
+      'ws-gateway',
+      () => ({}),
+      ['ALLOWED_ORIGINS', 'EXCHANGE_CLIENT_KEY', 'REDIS_URL'],
+    ],
     [
       'ws-gateway, insecure values',
       'ws-gateway',

@@ -72,6 +72,21 @@ describe('loadConfig', () => {
     }
   });
 
+  it('refuses plain http origins, the development default included, in production', () => {
+    for (const env of [{}, { ALLOWED_ORIGINS: 'https://app.example.com,http://app.example.com' }]) {
+      expect(() =>
+        loadConfig(schema, { NODE_ENV: 'production', REDIS_URL: 'redis://r:6379', ...env }),
+      ).toThrow(/ALLOWED_ORIGINS: plain http origins are refused in production/);
+    }
+    expect(
+      loadConfig(schema, {
+        NODE_ENV: 'production',
+        REDIS_URL: 'redis://r:6379',
+        ALLOWED_ORIGINS: 'https://app.example.com',
+      }).ALLOWED_ORIGINS,
+    ).toEqual(['https://app.example.com']);
+  });
+
   it('never echoes the rejected value, which may be a secret', () => {
     expect(() => loadConfig(schema, { REDIS_URL: 'http://user:hunter2@host' })).toThrow(
       expect.objectContaining({ message: expect.not.stringContaining('hunter2') }),

@@ -146,5 +146,12 @@ export function refuseInsecureProductionDefaults(
       path: ['ALLOWED_ORIGINS'],
       message: '"*" is refused in production; list the origins',
     });
+  } else if (config.ALLOWED_ORIGINS.some((o) => o.startsWith('http://'))) {
+    // Also catches the development default (http://localhost:4200) left in place.
+    ctx.addIssue({
+      code: 'custom',
+      path: ['ALLOWED_ORIGINS'],
+      message: 'plain http origins are refused in production; list https origins',
+    });
   }
 }
