@@ -1,8 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { loggingModule, RedisModule } from '@admitone/service-runtime';
+import { HealthModule, loggingModule, RedisModule } from '@admitone/service-runtime';
 import { AuthConfig } from './config/auth-config';
 import { AuthConfigModule } from './config/config.module';
-import { HealthModule } from './health/health.module';
 import { AuthMetricsModule } from './metrics/auth-metrics.module';
 import { RateLimitsModule } from './rate-limits/rate-limits.module';
 import { SessionsModule } from './sessions/sessions.module';
@@ -21,7 +20,7 @@ export class AppModule {
           url: config.REDIS_URL,
           logLevel: config.LOG_LEVEL,
         }),
-        HealthModule,
+        HealthModule.forRoot(),
         AuthMetricsModule,
         RateLimitsModule,
         SessionsModule,

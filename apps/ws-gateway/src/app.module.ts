@@ -1,11 +1,12 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { loggingModule, RedisModule } from '@admitone/service-runtime';
+import { HealthModule, loggingModule, RedisModule } from '@admitone/service-runtime';
+import { AuthServiceClient } from './auth-service/auth-service.client';
+import { AuthServiceModule } from './auth-service/auth-service.module';
 import { GatewayConfigModule } from './config/config.module';
 import { GatewayConfig } from './config/gateway-config';
 import { ConnectionsModule } from './connections/connections.module';
 import { DrainModule } from './drain/drain.module';
 import { EndpointModule } from './endpoint/endpoint.module';
-import { HealthModule } from './health/health.module';
 import { GatewayMetricsModule } from './metrics/gateway-metrics';
 import { RevocationModule } from './revocation/revocation.module';
 import { UpgradeModule } from './upgrade/upgrade.module';
@@ -24,7 +25,13 @@ export class AppModule {
           logLevel: config.LOG_LEVEL,
         }),
         GatewayMetricsModule,
-        HealthModule,
+        HealthModule.forRoot({
+          imports: [AuthServiceModule],
+          inject: [AuthServiceClient],
+          checks: (authService: AuthServiceClient) => [
+            { name: 'auth_service', isUp: () => authService.isReachable() },
+          ],
+        }),
         ConnectionsModule,
         EndpointModule,
         UpgradeModule,

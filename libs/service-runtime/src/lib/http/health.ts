@@ -1,6 +1,20 @@
-import { Controller, Get, Inject, Injectable, Res } from '@nestjs/common';
+import {
+  Controller,
+  DynamicModule,
+  Get,
+  Global,
+  Inject,
+  Injectable,
+  InjectionToken,
+  Module,
+  ModuleMetadata,
+  Res,
+} from '@nestjs/common';
 import type { HealthResponse } from '@admitone/auth-contracts';
 import type { Response } from 'express';
+import type Redis from 'ioredis';
+import { isRedisUp } from '../redis/redis-client';
+import { REDIS } from '../redis/redis.module';
 
 export interface HealthCheck {
   name: string;
@@ -48,5 +62,39 @@ export class HealthController {
     const ok = Object.values(checks).every((v) => v === 'up');
     const body: HealthResponse = { status: ok ? 'ok' : 'unavailable', checks };
     res.status(ok ? 200 : 503).json(body);
+  }
+}
+
+/**
+ * Liveness, readiness and the draining flag for a service. Ready when Redis
+ * (when configured) answers, every extra check passes, and not draining.
+ */
+@Global()
+@Module({})
+export class HealthModule {
+  static forRoot<D extends unknown[]>(
+    options: {
+      imports?: ModuleMetadata['imports'];
+      inject?: InjectionToken[];
+      checks?: (...deps: D) => HealthCheck[];
+    } = {},
+  ): DynamicModule {
+    return {
+      module: HealthModule,
+      imports: options.imports ?? [],
+      controllers: [HealthController],
+      providers: [
+        Readiness,
+        {
+          provide: HEALTH_CHECKS,
+          inject: [REDIS, ...(options.inject ?? [])],
+          useFactory: (redis: Redis | null, ...deps: D): HealthCheck[] => [
+            ...(options.checks?.(...deps) ?? []),
+            ...(redis ? [{ name: 'redis', isUp: () => isRedisUp(redis) }] : []),
+          ],
+        },
+      ],
+      exports: [Readiness],
+    };
   }
 }

@@ -17,18 +17,7 @@ export function createRedisClient(url: string, name: string, logger?: Logger): R
     commandTimeout: 2000,
     retryStrategy: (times) => Math.min(times * 100, 1000),
   });
-  let lastError = '';
-  client.on('error', (error: Error) => {
-    // One line per distinct failure, not one per reconnect attempt.
-    if (error.message !== lastError)
-      logger?.warn({ redis: name, err: error.message }, 'redis error');
-    lastError = error.message;
-  });
-  client.on('ready', () => {
-    if (lastError) logger?.info({ redis: name }, 'redis reconnected');
-    lastError = '';
-  });
-  return client;
+  return logDistinctErrors(client, name, 'redis', logger);
 }
 
 /** Connects, but lets the service start (not ready) when Redis is down. */
@@ -63,14 +52,19 @@ export function createSubscriberClient(url: string, name: string, logger?: Logge
     maxRetriesPerRequest: null,
     retryStrategy: (times) => Math.min(times * 100, 1000),
   });
+  return logDistinctErrors(client, name, 'redis subscriber', logger);
+}
+
+/** One log line per distinct failure, not one per reconnect attempt, and one when it recovers. */
+function logDistinctErrors(client: Redis, name: string, label: string, logger?: Logger): Redis {
   let lastError = '';
   client.on('error', (error: Error) => {
     if (error.message !== lastError)
-      logger?.warn({ redis: name, err: error.message }, 'redis subscriber error');
+      logger?.warn({ redis: name, err: error.message }, `${label} error`);
     lastError = error.message;
   });
   client.on('ready', () => {
-    if (lastError) logger?.info({ redis: name }, 'redis subscriber reconnected');
+    if (lastError) logger?.info({ redis: name }, `${label} reconnected`);
     lastError = '';
   });
   return client;
