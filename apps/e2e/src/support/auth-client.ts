@@ -1,3 +1,4 @@
+import { eventually } from './service-process';
 import { randomBytes } from 'node:crypto';
 import {
   AccessTokenClaims,
@@ -208,6 +209,8 @@ export function tamperSignature(token: string): string {
 export interface RevocationListener {
   /** Every message received so far, each parsed with SessionRevokedMessageSchema. */
   messages(): SessionRevokedMessage[];
+  /** Waits for the first message about this session, then returns every one received for it. */
+  publishedFor(sessionId: string): Promise<SessionRevokedMessage[]>;
   close(): Promise<void>;
 }
 
@@ -222,8 +225,14 @@ export async function listenForRevocations(redis: TestRedis): Promise<Revocation
     if (from === channel) raw.push(message);
   });
   await subscriber.subscribe(channel);
+  const messages = () => raw.map((m) => SessionRevokedMessageSchema.parse(JSON.parse(m)));
   return {
-    messages: () => raw.map((m) => SessionRevokedMessageSchema.parse(JSON.parse(m))),
+    messages,
+    async publishedFor(sessionId: string) {
+      const about = () => messages().filter((m) => m.session_id === sessionId);
+      await eventually(() => about().length > 0, `a session_revoked message for ${sessionId}`);
+      return about();
+    },
     async close() {
       await subscriber.quit().catch(() => subscriber.disconnect());
     },
