@@ -2,6 +2,7 @@ module.exports = {
   displayName: 'service-runtime',
   preset: '../../jest.preset.js',
   testEnvironment: 'node',
+  testTimeout: 30_000,
   transform: {
     '^.+\\.[tj]s$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.spec.json' }],
   },

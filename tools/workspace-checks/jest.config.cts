@@ -2,6 +2,7 @@ module.exports = {
   displayName: 'workspace-checks',
   preset: '../../jest.preset.js',
   testEnvironment: 'node',
+  testTimeout: 120_000,
   transform: {
     '^.+\\.[tj]s$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.spec.json' }],
   },
