@@ -215,6 +215,11 @@ export function pending(ws: WebSocket): ServerMessage[] {
   return [...inboxOf(ws).messages];
 }
 
+/** Frames received that did not parse with the contract (should always be empty). */
+export function violationsOf(ws: WebSocket): string[] {
+  return [...inboxOf(ws).violations];
+}
+
 /** Resolves with the close code and reason (at once if the socket is already closed). */
 export async function closed(
   ws: WebSocket,
