@@ -7,6 +7,7 @@ import {
   closeAll,
   closed,
   connect,
+  nextMessage,
   open,
   pending,
   pingPong,
