@@ -9,6 +9,7 @@ export class GatewayMetrics {
   readonly exchangeDuration;
   readonly closes;
   readonly messages;
+  readonly sessionRecheckFailures;
   readonly activeConnections: Gauge;
 
   constructor(metrics: Metrics) {
@@ -32,6 +33,10 @@ export class GatewayMetrics {
       name: 'ws_messages_total',
       help: 'Inbound messages by type (or invalid)',
       labelNames: ['type'],
+    });
+    this.sessionRecheckFailures = metrics.counter({
+      name: 'ws_session_recheck_failures_total',
+      help: 'Calls of the periodic session re-check that auth-service did not answer (the sessions stay open)',
     });
     this.activeConnections = new Gauge({
       name: 'ws_active_connections',
