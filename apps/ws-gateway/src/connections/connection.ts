@@ -16,8 +16,10 @@ import type { UpgradeContext } from '../upgrade/upgrade-guard';
  * One authenticated socket and everything that keeps it honest:
  * - every inbound frame is parsed with the contract lib; a bad one gets an
  *   `error` event and the socket lives, but 10 within a minute close it 1008;
- * - a token bucket per connection answers a flood with `rate_limited` and
- *   closes with 4429 when the flood persists;
+ * - a token bucket per connection answers a flood with `rate_limited`; each
+ *   refused message is a strike, strikes leak away at half the allowed rate
+ *   (not all at once on the next accepted message), so a client that keeps
+ *   sending faster than 1.5 times the limit is closed with 4429;
  * - `auth_expiring` goes out ahead of `auth_expires_at`, and at expiry the
  *   socket closes with 4401 unless `reauth` renewed it;
  * - a client that stops reading is closed with 1013 before its unsent bytes
@@ -39,6 +41,7 @@ export class Connection {
   private tokens: number;
   private lastRefill = Date.now();
   private strikes = 0;
+  private strikesAt = Date.now();
   private invalidAt: number[] = [];
   private expiringTimer?: NodeJS.Timeout;
   private expiryTimer?: NodeJS.Timeout;
@@ -86,16 +89,14 @@ export class Connection {
   receive(data: RawData, isBinary: boolean): ClientMessage | null {
     if (this.closing) return null;
     if (!this.takeToken()) {
-      this.strikes += 1;
       this.metrics.messages.inc({ type: 'rate_limited' });
-      if (this.strikes > Math.max(5, this.config.MESSAGE_RATE_LIMIT.points)) {
+      if (this.strike() > Math.max(5, this.config.MESSAGE_RATE_LIMIT.points)) {
         this.close(CLOSE_CODES.rate_limited.code, 'message rate exceeded');
       } else {
         this.sendError('rate_limited', 'Too many messages; slow down.');
       }
       return null;
     }
-    this.strikes = 0;
     const parsed = isBinary
       ? ({
           ok: false,
@@ -174,6 +175,16 @@ export class Connection {
     this.clearTimers();
     this.logger.info({ close_code: code, close_reason: reason }, 'closing connection');
     this.ws.close(code, reason);
+  }
+
+  /** Counts one refused message; strikes leak at half the refill rate. Returns the count. */
+  private strike(): number {
+    const { points, durationSeconds } = this.config.MESSAGE_RATE_LIMIT;
+    const now = Date.now();
+    const leaked = ((now - this.strikesAt) * points) / (2 * durationSeconds * 1000);
+    this.strikes = Math.max(0, this.strikes - leaked) + 1;
+    this.strikesAt = now;
+    return this.strikes;
   }
 
   private takeToken(): boolean {
