@@ -36,6 +36,10 @@ interface RunCursor {
  * run whose owner is not the socket's user, is dropped, logged and counted
  * (ws_relay_dropped_events_total).
  *
+ * A socket whose client is behind on reading holds events back (see
+ * Connection.sendEvent); its runs wait for it to drain and then fill in from
+ * the stream, so nothing is queued per socket and nothing is skipped.
+ *
  * Which history a socket gets: the socket that sent the chat gets every
  * event from 1, and a `resume` every event after `after_event_id`. Another
  * socket of the user that first sees a run at event k > 1 gets the earlier
@@ -150,8 +154,9 @@ export class AgentRelay implements OnModuleInit, OnApplicationShutdown {
         )
           cursor.lastSent = Math.max(cursor.lastSent, event.event_id - 1);
         if (event.event_id <= cursor.lastSent) return;
-        if (event.event_id > cursor.lastSent + 1) await this.fill(connection, event.run_id, cursor);
-        if (event.event_id === cursor.lastSent + 1) this.send(connection, cursor, event);
+        if (event.event_id === cursor.lastSent + 1 && this.send(connection, cursor, event)) return;
+        // A gap, or held back for a slow reader: the stream has this event and any before it.
+        await this.fill(connection, event.run_id, cursor);
       });
     }
   }
@@ -197,21 +202,37 @@ export class AgentRelay implements OnModuleInit, OnApplicationShutdown {
     return opened !== undefined && Number.isFinite(requested) && requested >= opened;
   }
 
+  /**
+   * Sends what the socket is missing from the run's stream, in order. When
+   * the client is behind on reading, waits until it has read its backlog and
+   * goes on from where it stopped (or gives up when the socket closes).
+   */
   private async fill(connection: Connection, runId: string, cursor: RunCursor): Promise<void> {
     if (!(await this.checkOwner(connection, runId, cursor))) return;
-    const missing = await this.bus.replay(runId, cursor.lastSent);
-    for (const event of missing) {
-      if (event.event_id === cursor.lastSent + 1) this.send(connection, cursor, event);
+    for (;;) {
+      const missing = await this.bus.replay(runId, cursor.lastSent);
+      let heldBack = false;
+      for (const event of missing) {
+        if (event.event_id !== cursor.lastSent + 1) continue;
+        if (!this.send(connection, cursor, event)) {
+          heldBack = true;
+          break;
+        }
+      }
+      if (!heldBack || !(await connection.drained())) return;
     }
   }
 
-  private send(connection: Connection, cursor: RunCursor, event: AgentEvent): void {
+  /** Delivers the cursor's next event; false when the socket held it back (or is closing). */
+  private send(connection: Connection, cursor: RunCursor, event: AgentEvent): boolean {
+    if (!cursor.delivered.has(event.event_id)) {
+      if (!connection.sendEvent(event)) return false;
+      cursor.delivered.add(event.event_id);
+      clearTimeout(cursor.watchdog);
+    }
     cursor.lastSent = event.event_id;
     if (TERMINAL_EVENT_TYPES.includes(event.type)) cursor.terminal = true;
-    if (cursor.delivered.has(event.event_id)) return;
-    cursor.delivered.add(event.event_id);
-    clearTimeout(cursor.watchdog);
-    connection.send(event);
+    return true;
   }
 
   private enqueue(
