@@ -2,7 +2,9 @@ import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { SwaggerModule } from '@nestjs/swagger';
+import { SESSION_STATUS_MAX_BODY_BYTES } from '@admitone/auth-contracts';
 import { ContractErrorFilter } from '@admitone/service-runtime';
+import { json } from 'express';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { AuthConfig } from './config/auth-config';
@@ -22,6 +24,10 @@ export async function createAuthApp(config: AuthConfig): Promise<INestApplicatio
   app.useGlobalFilters(new ContractErrorFilter());
   app.set('trust proxy', config.TRUST_PROXY);
   app.disable('x-powered-by');
+  // The gateways' session re-check posts up to SESSION_STATUS_MAX_IDS ids at
+  // once, more than 32 KiB: that one route gets the larger limit its contract
+  // documents (registered first, so the general parser leaves its body alone).
+  app.use('/internal/sessions/status', json({ limit: SESSION_STATUS_MAX_BODY_BYTES }));
   app.useBodyParser('json', { limit: '32kb' });
   const allowed = config.ALLOWED_ORIGINS;
   app.enableCors({

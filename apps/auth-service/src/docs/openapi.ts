@@ -11,6 +11,8 @@ import {
   TicketExchangeResponseSchema,
   TicketResponseSchema,
   TokenResponseSchema,
+  SESSION_STATUS_MAX_BODY_BYTES,
+  SESSION_STATUS_MAX_IDS,
 } from '@admitone/auth-contracts';
 import type { OpenAPIObject } from '@nestjs/swagger';
 import { z } from 'zod';
@@ -121,10 +123,12 @@ export function buildOpenApiDocument(): OpenAPIObject {
       '/internal/sessions/status': {
         post: {
           summary: 'Which of these sessions are no longer active',
+          description: `At most ${SESSION_STATUS_MAX_IDS} ids and ${SESSION_STATUS_MAX_BODY_BYTES} bytes of JSON per request.`,
           security: service,
           requestBody: { required: true, ...json(SessionStatusRequestSchema, 'input') },
           responses: {
             200: { description: 'Inactive sessions', ...json(SessionStatusResponseSchema) },
+            400: error('invalid_request'),
             401: error('invalid_client'),
           },
         },

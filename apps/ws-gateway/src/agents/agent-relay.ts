@@ -1,9 +1,11 @@
 import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { AgentEvent, TERMINAL_EVENT_TYPES } from '@admitone/agent-events';
-import { AGENT_BUS, AgentBus } from '@admitone/agent-runtime';
+import { AGENT_BUS, AgentBus, RunInfo } from '@admitone/agent-runtime';
+import type { Logger } from 'pino';
 import { GATEWAY_CONFIG, GatewayConfig } from '../config/gateway-config';
 import { Connection } from '../connections/connection';
-import { ConnectionRegistry } from '../connections/connection-registry';
+import { ConnectionRegistry, GATEWAY_LOGGER } from '../connections/connection-registry';
+import { GatewayMetrics } from '../metrics/gateway-metrics';
 
 /** Where one socket stands in one run. */
 interface RunCursor {
@@ -12,6 +14,11 @@ interface RunCursor {
   /** The event_ids this socket was actually sent: none goes out twice. */
   delivered: Set<number>;
   terminal: boolean;
+  /**
+   * Whether the run is this socket's user's: `mine` when this socket sent the
+   * chat, otherwise looked up once (the run's owner) before anything is sent.
+   */
+  owner: 'unchecked' | 'mine' | 'foreign';
   /** Serialises delivery to this socket for this run. */
   chain: Promise<void>;
   watchdog?: NodeJS.Timeout;
@@ -23,8 +30,15 @@ interface RunCursor {
  * subscription per user with sockets on this replica); whenever a socket is
  * behind (it resumed, or the live feed dropped events) the gap is filled from
  * the run's retained events before anything newer is sent. A user's events
- * never reach another user's socket: the subscription is per user and every
- * delivery is checked against the socket's user.
+ * never reach another user's socket: the subscription is per user, and the
+ * relay does not trust the channel either. A live event whose BusEvent
+ * `user_id` is not the socket's user, and any event (live or replayed) of a
+ * run whose owner is not the socket's user, is dropped, logged and counted
+ * (ws_relay_dropped_events_total).
+ *
+ * A socket whose client is behind on reading holds events back (see
+ * Connection.sendEvent); its runs wait for it to drain and then fill in from
+ * the stream, so nothing is queued per socket and nothing is skipped.
  *
  * Which history a socket gets: the socket that sent the chat gets every
  * event from 1, and a `resume` every event after `after_event_id`. Another
@@ -45,6 +59,8 @@ export class AgentRelay implements OnModuleInit, OnApplicationShutdown {
     @Inject(AGENT_BUS) private readonly bus: AgentBus,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     private readonly registry: ConnectionRegistry,
+    private readonly metrics: GatewayMetrics,
+    @Inject(GATEWAY_LOGGER) private readonly logger: Logger,
   ) {}
 
   onModuleInit(): void {
@@ -81,7 +97,9 @@ export class AgentRelay implements OnModuleInit, OnApplicationShutdown {
   ready(userId: string): Promise<unknown> {
     let subscription = this.subscriptions.get(userId);
     if (!subscription) {
-      subscription = this.bus.subscribeUser(userId, (event) => this.onLiveEvent(userId, event));
+      subscription = this.bus.subscribeUser(userId, (event, eventUserId) =>
+        this.onLiveEvent(userId, event, eventUserId),
+      );
       subscription.catch(() => this.subscriptions.delete(userId));
       this.subscriptions.set(userId, subscription);
     }
@@ -91,6 +109,7 @@ export class AgentRelay implements OnModuleInit, OnApplicationShutdown {
   /** A chat was submitted from this socket: expect its run, and say so if no agent picks it up. */
   expectRun(connection: Connection, runId: string, ref: string | undefined): void {
     const cursor = this.cursor(connection, runId);
+    cursor.owner = 'mine';
     cursor.watchdog = setTimeout(() => {
       if (cursor.lastSent === 0 && !cursor.terminal) {
         connection.sendError('unavailable', 'No agent picked up the request in time; retry.', ref);
@@ -116,43 +135,104 @@ export class AgentRelay implements OnModuleInit, OnApplicationShutdown {
     });
   }
 
-  private onLiveEvent(userId: string, event: AgentEvent): void {
+  private onLiveEvent(userId: string, event: AgentEvent, eventUserId: string): void {
+    if (eventUserId !== userId) {
+      this.drop('user_mismatch', event.run_id, { user_id: userId, event_user_id: eventUserId });
+      return;
+    }
     for (const connection of this.registry.forUser(userId)) {
       if (connection.userId !== userId) continue;
       const joining = !this.runsOf(connection)?.has(event.run_id);
       const cursor = this.cursor(connection, event.run_id);
       void this.enqueue(connection, event.run_id, cursor, async () => {
-        if (joining && event.event_id > 1 && !(await this.requestedSinceOpen(connection, event)))
+        const run = await this.checkOwner(connection, event.run_id, cursor);
+        if (!run) return;
+        if (
+          joining &&
+          event.event_id > 1 &&
+          !this.requestedSinceOpen(connection, run === true ? null : run)
+        )
           cursor.lastSent = Math.max(cursor.lastSent, event.event_id - 1);
         if (event.event_id <= cursor.lastSent) return;
-        if (event.event_id > cursor.lastSent + 1) await this.fill(connection, event.run_id, cursor);
-        if (event.event_id === cursor.lastSent + 1) this.send(connection, cursor, event);
+        if (event.event_id === cursor.lastSent + 1 && this.send(connection, cursor, event)) return;
+        // A gap, or held back for a slow reader: the stream has this event and any before it.
+        await this.fill(connection, event.run_id, cursor);
       });
     }
   }
 
+  /**
+   * Whether the run may go to this socket: the run's info when it was looked
+   * up now, true when it was known already, null (dropped) when it is not the
+   * socket's user's.
+   */
+  private async checkOwner(
+    connection: Connection,
+    runId: string,
+    cursor: RunCursor,
+  ): Promise<RunInfo | true | null> {
+    if (cursor.owner === 'mine') return true;
+    if (cursor.owner === 'foreign') return null;
+    const run = await this.bus.runInfo(runId);
+    if (run && run.user_id === connection.userId) {
+      cursor.owner = 'mine';
+      return run;
+    }
+    cursor.owner = 'foreign';
+    this.drop('run_owner_mismatch', runId, {
+      user_id: connection.userId,
+      connection_id: connection.id,
+      run_user_id: run?.user_id ?? null,
+    });
+    return null;
+  }
+
+  private drop(reason: string, runId: string, fields: Record<string, unknown>): void {
+    this.metrics.droppedEvents.inc({ reason });
+    this.logger.warn(
+      { ...fields, run_id: runId, reason },
+      'dropped an agent event of another user',
+    );
+  }
+
   /** Was the run requested after this socket connected? (No when that cannot be told.) */
-  private async requestedSinceOpen(connection: Connection, event: AgentEvent): Promise<boolean> {
+  private requestedSinceOpen(connection: Connection, run: RunInfo | null): boolean {
     const opened = this.openedAt.get(connection);
-    const run = await this.bus.runInfo(event.run_id).catch(() => null);
     const requested = Date.parse(run?.created_at ?? '');
     return opened !== undefined && Number.isFinite(requested) && requested >= opened;
   }
 
+  /**
+   * Sends what the socket is missing from the run's stream, in order. When
+   * the client is behind on reading, waits until it has read its backlog and
+   * goes on from where it stopped (or gives up when the socket closes).
+   */
   private async fill(connection: Connection, runId: string, cursor: RunCursor): Promise<void> {
-    const missing = await this.bus.replay(runId, cursor.lastSent);
-    for (const event of missing) {
-      if (event.event_id === cursor.lastSent + 1) this.send(connection, cursor, event);
+    if (!(await this.checkOwner(connection, runId, cursor))) return;
+    for (;;) {
+      const missing = await this.bus.replay(runId, cursor.lastSent);
+      let heldBack = false;
+      for (const event of missing) {
+        if (event.event_id !== cursor.lastSent + 1) continue;
+        if (!this.send(connection, cursor, event)) {
+          heldBack = true;
+          break;
+        }
+      }
+      if (!heldBack || !(await connection.drained())) return;
     }
   }
 
-  private send(connection: Connection, cursor: RunCursor, event: AgentEvent): void {
+  /** Delivers the cursor's next event; false when the socket held it back (or is closing). */
+  private send(connection: Connection, cursor: RunCursor, event: AgentEvent): boolean {
+    if (!cursor.delivered.has(event.event_id)) {
+      if (!connection.sendEvent(event)) return false;
+      cursor.delivered.add(event.event_id);
+      clearTimeout(cursor.watchdog);
+    }
     cursor.lastSent = event.event_id;
     if (TERMINAL_EVENT_TYPES.includes(event.type)) cursor.terminal = true;
-    if (cursor.delivered.has(event.event_id)) return;
-    cursor.delivered.add(event.event_id);
-    clearTimeout(cursor.watchdog);
-    connection.send(event);
+    return true;
   }
 
   private enqueue(
@@ -186,7 +266,13 @@ export class AgentRelay implements OnModuleInit, OnApplicationShutdown {
     }
     let cursor = runs.get(runId);
     if (!cursor) {
-      cursor = { lastSent: 0, delivered: new Set(), terminal: false, chain: Promise.resolve() };
+      cursor = {
+        lastSent: 0,
+        delivered: new Set(),
+        terminal: false,
+        owner: 'unchecked',
+        chain: Promise.resolve(),
+      };
       runs.set(runId, cursor);
     }
     return cursor;

@@ -148,19 +148,28 @@ export class AuthServiceClient implements OnApplicationShutdown {
     return { kind: 'unavailable', why: `unexpected status ${answer.status}` };
   }
 
-  /** Which of these sessions are no longer active; null when auth-service cannot say. */
-  async inactiveSessions(sessionIds: string[], requestId: string): Promise<string[] | null> {
+  /**
+   * Which of these sessions are no longer active. Throws when auth-service
+   * cannot say (unreachable, circuit open, or a refusal), with a message an
+   * operator can act on; the caller must never treat that as "all active".
+   */
+  async inactiveSessions(sessionIds: string[], requestId: string): Promise<string[]> {
+    let answer: { status: number; body: unknown };
     try {
-      const answer = await this.breaker.fire(
+      answer = await this.breaker.fire(
         '/internal/sessions/status',
         { session_ids: sessionIds },
         requestId,
       );
-      const parsed = SessionStatusResponseSchema.safeParse(answer.body);
-      return answer.status === 200 && parsed.success ? parsed.data.inactive : null;
-    } catch {
-      return null;
+    } catch (error) {
+      throw new UpstreamFailure(this.breaker.opened ? 'circuit open' : (error as Error).message);
     }
+    const parsed = SessionStatusResponseSchema.safeParse(answer.body);
+    if (answer.status === 200 && parsed.success) return parsed.data.inactive;
+    const error = ErrorBodySchema.safeParse(answer.body);
+    throw new UpstreamFailure(
+      `auth-service answered ${answer.status}${error.success ? ` ${error.data.error}` : ''}`,
+    );
   }
 
   async isReachable(): Promise<boolean> {

@@ -43,8 +43,16 @@ export const GatewayConfigSchema = z
     UPGRADE_RATE_LIMIT: rateLimitSchema('60/60s'),
     MESSAGE_RATE_LIMIT: rateLimitSchema('30/10s'),
     MAX_CONNECTIONS_PER_USER: int(10, 1, 10_000),
-    /** A client whose unread bytes pass this is closed with 1013. */
+    /**
+     * A client whose unread bytes pass this is closed with 1013 at once; past a
+     * quarter of it, agent events are held back until it reads (contract 4.3).
+     */
     MAX_BUFFERED_BYTES: int(1024 * 1024, 64 * 1024, 64 * 1024 * 1024),
+    /**
+     * How long a client may stay behind the soft mark before the 1013 close,
+     * and how long that close may then take before the socket is destroyed.
+     */
+    SLOW_READER_TIMEOUT_MS: int(10_000, 100, 120_000),
     HEARTBEAT_INTERVAL_MS: int(25_000, 100, 600_000),
     AUTH_EXPIRING_LEAD_SECONDS: int(60, 1, 3600),
     SESSION_RECHECK_INTERVAL_MS: int(15_000, 100, 30_000),

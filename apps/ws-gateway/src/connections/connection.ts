@@ -1,4 +1,5 @@
 import {
+  AgentEvent,
   ClientMessage,
   CLOSE_CODES,
   parseClientMessage,
@@ -16,16 +17,36 @@ import type { UpgradeContext } from '../upgrade/upgrade-guard';
  * One authenticated socket and everything that keeps it honest:
  * - every inbound frame is parsed with the contract lib; a bad one gets an
  *   `error` event and the socket lives, but 10 within a minute close it 1008;
- * - a token bucket per connection answers a flood with `rate_limited` and
- *   closes with 4429 when the flood persists;
+ * - a token bucket per connection answers a flood with `rate_limited`; each
+ *   refused message is a strike, strikes leak away at half the allowed rate
+ *   (not all at once on the next accepted message), so a client that keeps
+ *   sending faster than 1.5 times the limit is closed with 4429;
  * - `auth_expiring` goes out ahead of `auth_expires_at`, and at expiry the
  *   socket closes with 4401 unless `reauth` renewed it;
- * - a client that stops reading is closed with 1013 before its unsent bytes
- *   pass MAX_BUFFERED_BYTES, so one slow reader cannot grow our memory;
+ * - slow readers (contract 4.3): once a client's unsent bytes pass the soft
+ *   mark (a quarter of MAX_BUFFERED_BYTES) agent events are held back, not
+ *   queued, and the relay fills them in from the run's stream when the client
+ *   has read its backlog. One drain timer runs only while a socket is behind.
+ *   A client still behind after SLOW_READER_TIMEOUT_MS is closed with 1013:
+ *   the close frame waits behind at most the soft mark, so a client that is
+ *   slow but reading gets it and can `resume`. One that never reads is
+ *   destroyed SLOW_READER_TIMEOUT_MS later (it sees 1006). Passing
+ *   MAX_BUFFERED_BYTES itself (control frames still go out while events are
+ *   held back) is the same 1013 close at once;
  * - protocol pings find dead peers, which are terminated.
  */
 const INVALID_LIMIT = 10;
 const INVALID_WINDOW_MS = 60_000;
+/** How often a socket behind the soft mark is looked at again. */
+const DRAIN_POLL_MS = 50;
+
+/** A socket behind on reading: the held-back senders wait on `drained`. */
+interface DrainWait {
+  drained: Promise<boolean>;
+  settle: (drained: boolean) => void;
+  deadline: number;
+  timer?: NodeJS.Timeout;
+}
 
 export class Connection {
   readonly id: string;
@@ -39,6 +60,8 @@ export class Connection {
   private tokens: number;
   private lastRefill = Date.now();
   private strikes = 0;
+  private strikesAt = Date.now();
+  private behind?: DrainWait;
   private invalidAt: number[] = [];
   private expiringTimer?: NodeJS.Timeout;
   private expiryTimer?: NodeJS.Timeout;
@@ -65,6 +88,7 @@ export class Connection {
       // A slow reader never echoes our 1013 before the terminate: count what we sent.
       const code = this.closedWith ?? peerCode;
       this.clearTimers();
+      this.endDrainWait(false);
       this.metrics.closes.inc({ code: String(code) });
       this.logger.info({ close_code: code, peer_close_code: peerCode }, 'connection closed');
       this.onClosed(this, code);
@@ -86,16 +110,14 @@ export class Connection {
   receive(data: RawData, isBinary: boolean): ClientMessage | null {
     if (this.closing) return null;
     if (!this.takeToken()) {
-      this.strikes += 1;
       this.metrics.messages.inc({ type: 'rate_limited' });
-      if (this.strikes > Math.max(5, this.config.MESSAGE_RATE_LIMIT.points)) {
+      if (this.strike() > Math.max(5, this.config.MESSAGE_RATE_LIMIT.points)) {
         this.close(CLOSE_CODES.rate_limited.code, 'message rate exceeded');
       } else {
         this.sendError('rate_limited', 'Too many messages; slow down.');
       }
       return null;
     }
-    this.strikes = 0;
     const parsed = isBinary
       ? ({
           ok: false,
@@ -122,22 +144,36 @@ export class Connection {
     return null;
   }
 
-  /** Sends a message; a reader too slow to keep up is closed with 1013 instead. */
+  /** Sends a message; a reader past MAX_BUFFERED_BYTES is closed with 1013 instead. */
   send(message: ServerMessage): boolean {
     if (this.closing || this.ws.readyState !== this.ws.OPEN) return false;
     const frame = JSON.stringify(message);
     if (this.ws.bufferedAmount + Buffer.byteLength(frame) > this.config.MAX_BUFFERED_BYTES) {
-      this.logger.warn(
-        { buffered_bytes: this.ws.bufferedAmount },
-        'slow reader: closing with 1013',
-      );
-      this.close(CLOSE_CODES.try_again_later.code, 'too slow to read');
-      // The close frame queues behind what the peer is not reading: do not wait for it.
-      setTimeout(() => this.ws.terminate(), 1000).unref();
+      this.closeSlowReader('unread bytes passed MAX_BUFFERED_BYTES');
       return false;
     }
     this.ws.send(frame);
     return true;
+  }
+
+  /**
+   * Sends an agent event, unless the client is behind on reading: then the
+   * event is held back (false) and `drained()` tells the caller when to
+   * fill in from the run's stream.
+   */
+  sendEvent(event: AgentEvent): boolean {
+    if (this.closing || this.ws.readyState !== this.ws.OPEN) return false;
+    if (this.behind || this.ws.bufferedAmount > this.softMark) {
+      this.holdBack();
+      return false;
+    }
+    return this.send(event);
+  }
+
+  /** True once held-back events may be sent again; false when the socket closes instead. */
+  drained(): Promise<boolean> {
+    if (this.behind) return this.behind.drained;
+    return Promise.resolve(!this.closing && this.ws.readyState === this.ws.OPEN);
   }
 
   sendError(code: WsErrorCode, message: string, ref?: string): void {
@@ -172,8 +208,66 @@ export class Connection {
     this.closing = true;
     this.closedWith = code;
     this.clearTimers();
+    this.endDrainWait(false);
     this.logger.info({ close_code: code, close_reason: reason }, 'closing connection');
     this.ws.close(code, reason);
+  }
+
+  private get softMark(): number {
+    return this.config.MAX_BUFFERED_BYTES / 4;
+  }
+
+  private holdBack(): void {
+    if (this.behind) return;
+    let settle!: (drained: boolean) => void;
+    const drained = new Promise<boolean>((resolve) => (settle = resolve));
+    const wait: DrainWait = {
+      drained,
+      settle,
+      deadline: Date.now() + this.config.SLOW_READER_TIMEOUT_MS,
+    };
+    this.behind = wait;
+    this.logger.info(
+      { buffered_bytes: this.ws.bufferedAmount },
+      'slow reader: holding back events until it reads',
+    );
+    const check = () => {
+      if (this.behind !== wait) return;
+      if (this.ws.bufferedAmount <= this.softMark) return this.endDrainWait(true);
+      if (Date.now() >= wait.deadline)
+        return this.closeSlowReader('still behind after SLOW_READER_TIMEOUT_MS');
+      wait.timer = setTimeout(check, DRAIN_POLL_MS);
+    };
+    wait.timer = setTimeout(check, DRAIN_POLL_MS);
+  }
+
+  private endDrainWait(drained: boolean): void {
+    const wait = this.behind;
+    if (!wait) return;
+    this.behind = undefined;
+    clearTimeout(wait.timer);
+    wait.settle(drained);
+  }
+
+  /** 1013, then a hard bound: a client that reads nothing at all is destroyed. */
+  private closeSlowReader(why: string): void {
+    if (this.closing) return;
+    this.logger.warn(
+      { buffered_bytes: this.ws.bufferedAmount, reason: why },
+      'slow reader: closing with 1013',
+    );
+    this.close(CLOSE_CODES.try_again_later.code, 'too slow to read');
+    setTimeout(() => this.ws.terminate(), this.config.SLOW_READER_TIMEOUT_MS).unref();
+  }
+
+  /** Counts one refused message; strikes leak at half the refill rate. Returns the count. */
+  private strike(): number {
+    const { points, durationSeconds } = this.config.MESSAGE_RATE_LIMIT;
+    const now = Date.now();
+    const leaked = ((now - this.strikesAt) * points) / (2 * durationSeconds * 1000);
+    this.strikes = Math.max(0, this.strikes - leaked) + 1;
+    this.strikesAt = now;
+    return this.strikes;
   }
 
   private takeToken(): boolean {

@@ -9,6 +9,8 @@ export class GatewayMetrics {
   readonly exchangeDuration;
   readonly closes;
   readonly messages;
+  readonly sessionRecheckFailures;
+  readonly droppedEvents;
   readonly activeConnections: Gauge;
 
   constructor(metrics: Metrics) {
@@ -32,6 +34,15 @@ export class GatewayMetrics {
       name: 'ws_messages_total',
       help: 'Inbound messages by type (or invalid)',
       labelNames: ['type'],
+    });
+    this.sessionRecheckFailures = metrics.counter({
+      name: 'ws_session_recheck_failures_total',
+      help: 'Calls of the periodic session re-check that auth-service did not answer (the sessions stay open)',
+    });
+    this.droppedEvents = metrics.counter({
+      name: 'ws_relay_dropped_events_total',
+      help: 'Agent events not delivered because they did not belong to the socket user',
+      labelNames: ['reason'],
     });
     this.activeConnections = new Gauge({
       name: 'ws_active_connections',

@@ -28,8 +28,16 @@ export type SessionRevokedMessage = z.infer<typeof SessionRevokedMessageSchema>;
  * off from Redis still takes effect.
  */
 export const SESSION_STATUS_MAX_IDS = 1000;
+export const SESSION_ID_MAX_CHARS = 128;
+/**
+ * The largest body `POST /internal/sessions/status` accepts: the documented
+ * maximum (1,000 ids of 128 characters, about 131 KB as JSON) with room to
+ * spare. Every other endpoint keeps the 32 KiB JSON limit; a caller still
+ * splits its ids so that no request passes this.
+ */
+export const SESSION_STATUS_MAX_BODY_BYTES = 160 * 1024;
 export const SessionStatusRequestSchema = z.object({
-  session_ids: z.array(z.string().min(1).max(128)).max(SESSION_STATUS_MAX_IDS),
+  session_ids: z.array(z.string().min(1).max(SESSION_ID_MAX_CHARS)).max(SESSION_STATUS_MAX_IDS),
 });
 export type SessionStatusRequest = z.infer<typeof SessionStatusRequestSchema>;
 export const SessionStatusResponseSchema = z.object({

@@ -8,7 +8,8 @@ export interface RunInfo {
   created_at: string;
 }
 
-export type AgentEventListener = (event: AgentEvent) => void;
+/** A live event and the `user_id` its BusEvent carried (for the receiver to check). */
+export type AgentEventListener = (event: AgentEvent, userId: string) => void;
 
 /**
  * The gateway's side of the agent bus. One port, two adapters: Redis

@@ -56,7 +56,8 @@ export class MemoryAgentBus implements AgentBus {
                 ? 'completed'
                 : 'failed'
               : 'running';
-            for (const listener of this.listeners.get(request.user_id) ?? []) listener(event);
+            for (const listener of this.listeners.get(request.user_id) ?? [])
+              listener(event, request.user_id);
           },
           isCancelled: async () => run.cancelled,
           sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),

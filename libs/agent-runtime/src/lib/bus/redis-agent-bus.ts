@@ -132,7 +132,7 @@ export class RedisAgentBus implements AgentBus {
       this.logger?.warn({ channel }, 'ignored a malformed bus event');
       return;
     }
-    for (const listener of set) listener(parsed.data.event);
+    for (const listener of set) listener(parsed.data.event, parsed.data.user_id);
   }
 
   /** The bus owns its subscriber connection. */
