@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
 import { HealthResponse, HealthResponseSchema } from '@admitone/auth-contracts';
 import type { TestRedis } from '@admitone/testing';
@@ -6,6 +7,7 @@ import Redis from 'ioredis';
 import { getJson } from './auth-client';
 import { Env } from './gateway-stack';
 import { eventually, ServiceProcess, workspaceRoot } from './service-process';
+import { upgradeRequest } from './ws-client';
 
 /**
  * Helpers for fault-injection tests: read a service's readiness, keep and
@@ -153,4 +155,64 @@ export function secretsIn(
       for (const value of values) if (text.includes(value)) found.push({ key, secret: label });
   }
   return found;
+}
+
+/** A WebSocket opened over raw TCP that never answers anything, not even a close frame. */
+export interface SilentPeer {
+  /** Everything the gateway sent after the 101 head, as text (frames are not decoded). */
+  received(): string;
+  /** True once the gateway closed or reset the TCP connection. */
+  ended(): boolean;
+  /** Drops the TCP connection (the gateway then sees the socket close). */
+  release(): void;
+}
+
+/**
+ * Opens a socket with a raw upgrade and then stays silent: the gateway's
+ * close frame is never answered, so the gateway keeps counting the
+ * connection until the test releases it. Resolves once connection_established
+ * arrived (the gateway registered it).
+ */
+export function openSilentPeer(
+  gatewayUrl: string,
+  ticket: string,
+  timeoutMs = 20_000,
+): Promise<SilentPeer> {
+  const { hostname, port } = new URL(gatewayUrl);
+  return new Promise((resolve, reject) => {
+    const socket = netConnect({ host: hostname, port: Number(port) });
+    let text = '';
+    let ended = false;
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no connection_established for the silent peer: ${text.slice(0, 200)}`));
+    }, timeoutMs);
+    socket.on('error', () => undefined);
+    socket.on('close', () => (ended = true));
+    socket.on('data', (chunk: Buffer) => {
+      text += chunk.toString('latin1');
+      if (!text.startsWith('HTTP/1.1 101')) {
+        if (text.includes('\r\n\r\n')) {
+          clearTimeout(timer);
+          socket.destroy();
+          reject(new Error(`silent peer refused: ${text.split('\r\n')[0]}`));
+        }
+        return;
+      }
+      if (text.includes('connection_established')) {
+        clearTimeout(timer);
+        resolve({
+          received: () => text.slice(text.indexOf('\r\n\r\n') + 4),
+          ended: () => ended,
+          release: () => socket.destroy(),
+        });
+      }
+    });
+    socket.write(
+      upgradeRequest(`/ws?ticket=${encodeURIComponent(ticket)}`, {
+        Host: `${hostname}:${port}`,
+        'Sec-WebSocket-Protocol': 'agent.v1',
+      }),
+    );
+  });
 }
