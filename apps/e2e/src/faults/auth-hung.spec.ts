@@ -26,6 +26,9 @@ const log = (service: ServiceProcess) => service.logLines().map((l) => String(l[
 const CIRCUIT_OPEN = /circuit open/;
 const CIRCUIT_CLOSED = /circuit closed/;
 
+// Real processes on a shared machine: generous limits, no latency asserted.
+jest.setTimeout(120_000);
+
 describe('ws-gateway while auth-service hangs (SIGSTOP)', () => {
   let redis: TestRedis;
   let stack: AuthStack;
@@ -70,6 +73,7 @@ describe('ws-gateway while auth-service hangs (SIGSTOP)', () => {
     await eventually(
       () => log(gateway).some((m) => CIRCUIT_OPEN.test(m)),
       'the gateway to log its circuit opening',
+      20_000,
     );
     expect(log(gateway).some((m) => CIRCUIT_CLOSED.test(m))).toBe(false);
 

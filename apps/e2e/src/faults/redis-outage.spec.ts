@@ -19,6 +19,9 @@ import { closeAll, closeOf, open, pingPong, refused, wsUrl } from '../support/ws
  * them (the same approach as agents/redis-restart.spec.ts). Sessions and
  * tickets are gone with the old Redis, so the client logs in again.
  */
+// Real processes on a shared machine: generous limits, no latency asserted.
+jest.setTimeout(120_000);
+
 describe('a Redis outage under the running auth-service and gateway', () => {
   let server: PrivateRedis;
   let redis: TestRedis;

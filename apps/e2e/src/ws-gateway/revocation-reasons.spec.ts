@@ -25,6 +25,9 @@ import { closeAll, closed, closeOf, open, pingPong, wsUrl } from '../support/ws-
  * the reused token is two rotations old, so the reuse is never taken for a
  * client retrying within a grace.
  */
+// Real processes on a shared machine: generous limits, no latency asserted.
+jest.setTimeout(120_000);
+
 describe('revocation of live sockets for user_disabled and refresh-token reuse', () => {
   let redis: TestRedis;
   let stack: AuthStack;

@@ -62,6 +62,7 @@ describe('session revocation closes live sockets with 4403', () => {
     await eventually(
       () => gateways.every((g) => closedByMessage(g).length > 0),
       'both gateways to log the revocation message they acted on',
+      20_000,
     );
     expect(closedByMessage(gateways[0])).toEqual([1]);
     expect(closedByMessage(gateways[1])).toEqual([2]);

@@ -41,6 +41,9 @@ import { refused, wsUrl } from '../support/ws-client';
  */
 const WRONG_PASSWORD = `wrong-${randomBytes(8).toString('hex')}`;
 
+// Real processes on a shared machine: generous limits, no latency asserted.
+jest.setTimeout(120_000);
+
 describe('secrets and user data stay out of Redis values and metrics', () => {
   let redis: TestRedis;
   let stack: AuthStack;

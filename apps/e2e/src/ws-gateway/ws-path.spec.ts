@@ -19,6 +19,9 @@ import {
  */
 const WS_PATH = '/agents/socket';
 
+// Real processes on a shared machine: generous limits, no latency asserted.
+jest.setTimeout(120_000);
+
 describe('a non-default WS_PATH', () => {
   let redis: TestRedis;
   let stack: AuthStack;
