@@ -33,6 +33,9 @@ import {
  * How fast the 503 comes is the benchmark's business: here each answer is
  * awaited with a generous timeout.
  */
+// Real processes on a shared machine: generous limits, no latency asserted.
+jest.setTimeout(120_000);
+
 describe('ws-gateway during an auth-service outage', () => {
   let redis: TestRedis;
   let stack: AuthStack;

@@ -11,6 +11,9 @@ import { closed, open, refused, wsUrl } from '../support/ws-client';
  */
 const DRAIN_SECONDS = 3;
 
+// Real processes on a shared machine: generous limits, no latency asserted.
+jest.setTimeout(120_000);
+
 describe('graceful drain on SIGTERM', () => {
   let redis: TestRedis;
   let stack: AuthStack;

@@ -9,6 +9,9 @@ import { closeAll, closed, closeOf, open, pingPong, refused, wsUrl } from '../su
  * replica. The fast path is auth-service's Redis pub/sub; the slow path,
  * for a replica that missed the message, is the periodic session re-check.
  */
+// Real processes on a shared machine: generous limits, no latency asserted.
+jest.setTimeout(120_000);
+
 describe('session revocation closes live sockets with 4403', () => {
   let redis: TestRedis;
   let stack: AuthStack;
