@@ -1,5 +1,12 @@
 import { connectTestRedis, TestRedis } from '@admitone/testing';
-import { AuthStack, loginAs, startStack, USERS } from '../support/gateway-stack';
+import {
+  AuthStack,
+  loginAs,
+  metricsText,
+  metricValue,
+  startStack,
+  USERS,
+} from '../support/gateway-stack';
 import { eventually, ServiceProcess, stopAllServices } from '../support/service-process';
 import {
   closeAll,
@@ -69,6 +76,19 @@ describe('ws-gateway while auth-service hangs (SIGSTOP)', () => {
       expect(r.body.request_id).toEqual(expect.any(String));
       expect(r.headers['retry-after']).toMatch(/^\d+$/);
     }
+    // The gateway gave up on the hung exchanges itself: each failed exchange was counted, and
+    // some lasted past 0.25 s, i.e. they waited for EXCHANGE_TIMEOUT_MS (nothing else ends a
+    // call to a stopped process) rather than failing on a refused connection.
+    const metrics = await metricsText(gateway);
+    const exchanges = 'ws_ticket_exchange_duration_seconds';
+    const failed = metricValue(metrics, `${exchanges}_count`, { result: 'unavailable' });
+    const quick = metricValue(metrics, `${exchanges}_bucket`, {
+      result: 'unavailable',
+      le: '0.25',
+    });
+    expect(failed).toBe(spare.length);
+    expect(failed - quick).toBeGreaterThan(0);
+    expect(metricValue(metrics, 'ws_upgrades_total', { result: 'unavailable' })).toBe(spare.length);
     // Eight failures in a row open the breaker (volume threshold 5, 50 %).
     await eventually(
       () => log(gateway).some((m) => CIRCUIT_OPEN.test(m)),
