@@ -88,7 +88,8 @@ export async function startService(
   };
   running.add(service);
   if (options.ready === false) return service;
-  const deadline = Date.now() + (options.timeoutMs ?? 20_000);
+  // Generous: a shared 2-core machine can take this long to start a Nest service and seed users.
+  const deadline = Date.now() + (options.timeoutMs ?? 45_000);
   while (Date.now() < deadline) {
     if (child.exitCode !== null)
       throw new Error(`${name} exited with ${child.exitCode} before it was ready:\n${output}`);

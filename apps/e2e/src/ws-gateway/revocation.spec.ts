@@ -1,7 +1,7 @@
 import { connectTestRedis, TestRedis } from '@admitone/testing';
-import { logout } from '../support/auth-client';
+import { accessTokenClaims, logout } from '../support/auth-client';
 import { AuthStack, loginAs, Session, sleep, USERS, startStack } from '../support/gateway-stack';
-import { ServiceProcess, stopAllServices } from '../support/service-process';
+import { eventually, ServiceProcess, stopAllServices } from '../support/service-process';
 import { closeAll, closed, closeOf, open, pingPong, refused, wsUrl } from '../support/ws-client';
 
 /**
@@ -9,6 +9,9 @@ import { closeAll, closed, closeOf, open, pingPong, refused, wsUrl } from '../su
  * replica. The fast path is auth-service's Redis pub/sub; the slow path,
  * for a replica that missed the message, is the periodic session re-check.
  */
+// Real processes on a shared machine: generous limits, no latency asserted.
+jest.setTimeout(120_000);
+
 describe('session revocation closes live sockets with 4403', () => {
   let redis: TestRedis;
   let stack: AuthStack;
@@ -36,7 +39,7 @@ describe('session revocation closes live sockets with 4403', () => {
   const openOn = async (gateway: ServiceProcess, session: Session) =>
     (await open(wsUrl(gateway.url, `?ticket=${await session.ticket()}`), ['agent.v1'])).ws;
 
-  it('closes every socket of a logged-out session on both gateways within about a second', async () => {
+  it('closes every socket of a logged-out session on both gateways through pub/sub', async () => {
     const [revoked, kept] = await Promise.all([
       loginAs(stack.auth.url, USERS[0]),
       loginAs(stack.auth.url, USERS[0]),
@@ -48,13 +51,24 @@ describe('session revocation closes live sockets with 4403', () => {
     ];
     const survivors = [await openOn(gateways[0], kept), await openOn(gateways[1], kept)];
 
-    const start = Date.now();
     expect((await logout(stack.auth.url, revoked.accessToken)).status).toBe(204);
-    const closes = await Promise.all(doomed.map((ws) => closed(ws, 3000)));
-    const elapsed = Date.now() - start;
+    const closes = await Promise.all(doomed.map((ws) => closed(ws, 20_000)));
     for (const close of closes) expect(close.code).toBe(4403);
-    // "Within about a second"; the margin is for a loaded CI machine. The re-check is 15 s here.
-    expect(elapsed).toBeLessThan(2000);
+    // Each gateway closed them on the pub/sub message (not by its 15 s re-check): it says so.
+    const sessionId = accessTokenClaims(revoked.accessToken).sid;
+    const closedByMessage = (gateway: ServiceProcess) =>
+      gateway
+        .logLines()
+        .filter((l) => l['msg'] === 'closed sockets of a revoked session')
+        .filter((l) => l['session_id'] === sessionId)
+        .map((l) => l['closed']);
+    await eventually(
+      () => gateways.every((g) => closedByMessage(g).length > 0),
+      'both gateways to log the revocation message they acted on',
+      20_000,
+    );
+    expect(closedByMessage(gateways[0])).toEqual([1]);
+    expect(closedByMessage(gateways[1])).toEqual([2]);
 
     for (const ws of survivors) {
       expect(closeOf(ws)).toBeUndefined();
@@ -71,10 +85,8 @@ describe('session revocation closes live sockets with 4403', () => {
     const doomed = await openOn(deaf, revoked);
     const survivor = await openOn(deaf, kept);
 
-    const start = Date.now();
     expect((await logout(stack.auth.url, revoked.accessToken)).status).toBe(204);
-    expect((await closed(doomed, 5000)).code).toBe(4403);
-    expect(Date.now() - start).toBeLessThan(5000);
+    expect((await closed(doomed, 20_000)).code).toBe(4403);
 
     // Survives several further re-checks.
     await sleep(1200);
