@@ -2,7 +2,7 @@ import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { SwaggerModule } from '@nestjs/swagger';
-import { ContractErrorFilter } from '@admitone/service-runtime';
+import { ContractErrorFilter, quietFrameworkLogs } from '@admitone/service-runtime';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { AuthConfig } from './config/auth-config';
@@ -18,7 +18,8 @@ export async function createAuthApp(config: AuthConfig): Promise<INestApplicatio
     abortOnError: false,
     bodyParser: false,
   });
-  app.useLogger(app.get(Logger));
+  // Nest's module and route start-up lines at debug: the terminal shows requests and refusals.
+  app.useLogger(quietFrameworkLogs(app.get(Logger)));
   app.useGlobalFilters(new ContractErrorFilter());
   app.set('trust proxy', config.TRUST_PROXY);
   app.disable('x-powered-by');
