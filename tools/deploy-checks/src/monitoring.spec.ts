@@ -1,4 +1,4 @@
-import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { connectTestRedis, TestRedis } from '@admitone/testing';
@@ -6,6 +6,7 @@ import WebSocket from 'ws';
 import { parseYamlDocuments, kustomize, ofKind } from './support/manifests';
 import { freePort } from './support/container-process';
 import { familyOf, parseExposition, promqlUses, ScrapedFamily } from './support/promql';
+import { eventually, Service, startService, stopAll, stopService } from './support/service-process';
 import { readText, workspaceRoot } from './support/workspace';
 
 /**
@@ -248,77 +249,7 @@ describe('k8s/monitoring as a kustomize component', () => {
 
 // ------------------------------------------------------- against the code
 
-interface Service {
-  name: string;
-  url: string;
-  child: ChildProcess;
-  output(): string;
-}
-
-const started: Service[] = [];
-
-async function startService(
-  name: 'auth-service' | 'ws-gateway',
-  env: Record<string, string>,
-  waitFor: '/health/ready' | '/health/live' = '/health/ready',
-): Promise<Service> {
-  const port = env['PORT'] ?? String(await freePort());
-  const child = spawn(process.execPath, [join(workspaceRoot, `dist/apps/${name}/main.js`)], {
-    cwd: workspaceRoot,
-    env: {
-      PATH: process.env['PATH'],
-      NODE_ENV: 'development',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
-      ...env,
-      PORT: port,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
-  const service = { name, url: `http://127.0.0.1:${port}`, child, output: () => output };
-  started.push(service);
-  await eventually(`${name} answers ${waitFor}`, async () => {
-    if (child.exitCode !== null) throw new ProcessExited(`${name} exited:\n${output}`);
-    return (await fetch(`${service.url}${waitFor}`)).status === 200;
-  });
-  return service;
-}
-
-async function stopService(service: Service): Promise<void> {
-  if (service.child.exitCode !== null) return;
-  const exited = new Promise((r) => service.child.once('exit', r));
-  service.child.kill('SIGTERM');
-  await exited;
-}
-
-afterAll(async () => {
-  await Promise.all(started.map(stopService));
-});
-
-class ProcessExited extends Error {}
-
-/** Retries `check` until it returns true; a generous bound turns a wait that never ends into a message. */
-async function eventually(
-  what: string,
-  check: () => Promise<boolean>,
-  timeoutMs = 45_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown = 'the condition stayed false';
-  while (Date.now() < deadline) {
-    try {
-      if (await check()) return;
-    } catch (error) {
-      if (error instanceof ProcessExited) throw error;
-      last = error;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${what}: not within ${timeoutMs} ms (${String(last)})`);
-}
+afterAll(stopAll);
 
 async function scrape(service: Service): Promise<string> {
   const res = await fetch(`${service.url}/metrics`);
