@@ -2,10 +2,15 @@
 // Without REDIS_URL every service keeps its state in memory (one instance
 // each) and the gateway runs the reference agent in-process; with REDIS_URL
 // the agent worker runs as its own process, as in production.
+//
+// Logs are printed readably, one line per event (tools/scripts/dev-logs.mjs);
+// `npm start -- --json` prints the services' JSON lines as production does.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { prettyLogs } from './dev-logs.mjs';
 
 const redisUrl = process.env.REDIS_URL;
+const json = process.argv.includes('--json');
 const ports = {
   auth: process.env.AUTH_PORT ?? '8081',
   gateway: process.env.GATEWAY_PORT ?? '8080',
@@ -43,9 +48,10 @@ if (build.status !== 0) process.exit(build.status ?? 1);
 
 const children = services.map(({ name, port, env }) => {
   const child = spawn(process.execPath, [`dist/apps/${name}/main.js`], {
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdio: ['ignore', json ? 'inherit' : 'pipe', 'inherit'],
     env: { NODE_ENV: 'development', ...process.env, ...env, PORT: port },
   });
+  if (!json) child.stdout.pipe(prettyLogs());
   return { name, port, child };
 });
 

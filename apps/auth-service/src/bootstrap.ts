@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { SwaggerModule } from '@nestjs/swagger';
 import { SESSION_STATUS_MAX_BODY_BYTES } from '@admitone/auth-contracts';
-import { ContractErrorFilter } from '@admitone/service-runtime';
+import { ContractErrorFilter, quietFrameworkLogs } from '@admitone/service-runtime';
 import { json } from 'express';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
@@ -20,7 +20,8 @@ export async function createAuthApp(config: AuthConfig): Promise<INestApplicatio
     abortOnError: false,
     bodyParser: false,
   });
-  app.useLogger(app.get(Logger));
+  // Nest's module and route start-up lines at debug: the terminal shows requests and refusals.
+  app.useLogger(quietFrameworkLogs(app.get(Logger)));
   app.useGlobalFilters(new ContractErrorFilter());
   app.set('trust proxy', config.TRUST_PROXY);
   app.disable('x-powered-by');

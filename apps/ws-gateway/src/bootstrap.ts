@@ -1,6 +1,6 @@
 import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { ContractErrorFilter } from '@admitone/service-runtime';
+import { ContractErrorFilter, quietFrameworkLogs } from '@admitone/service-runtime';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { GatewayConfig } from './config/gateway-config';
@@ -15,7 +15,8 @@ export async function createGatewayApp(config: GatewayConfig): Promise<INestAppl
     // Start-up failures reach main.ts's JSON fatal line instead of Nest's own abort.
     abortOnError: false,
   });
-  app.useLogger(app.get(Logger));
+  // Nest's module and route start-up lines at debug: the terminal shows requests and refusals.
+  app.useLogger(quietFrameworkLogs(app.get(Logger)));
   app.getHttpAdapter().getInstance().disable('x-powered-by');
   app.useGlobalFilters(new ContractErrorFilter());
   app.useWebSocketAdapter(

@@ -2,6 +2,7 @@ export * from './lib/config/env';
 export * from './lib/errors/contract-error';
 export * from './lib/errors/contract-error.filter';
 export * from './lib/logging/logging';
+export * from './lib/logging/framework-logger';
 export * from './lib/metrics/metrics';
 export * from './lib/rate-limit/rate-limiter';
 export * from './lib/redis/redis-client';

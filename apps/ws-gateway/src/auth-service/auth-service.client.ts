@@ -66,6 +66,7 @@ export class AuthServiceClient implements OnApplicationShutdown {
     );
     this.breaker.on('halfOpen', () => this.logger.warn('circuit half-open: probing auth-service'));
     this.breaker.on('close', () => this.logger.info('auth-service healthy again: circuit closed'));
+    metrics.watchBreaker(this.breaker);
   }
 
   get circuitOpen(): boolean {

@@ -1,5 +1,5 @@
 import { Global, Injectable, Module } from '@nestjs/common';
-import { Metrics, MetricsModule } from '@admitone/service-runtime';
+import { Metrics, MetricsModule, Readiness } from '@admitone/service-runtime';
 import { Gauge } from 'prom-client';
 
 /** Labels are contract codes and close codes: bounded, never a credential. */
@@ -12,8 +12,11 @@ export class GatewayMetrics {
   readonly sessionRecheckFailures;
   readonly droppedEvents;
   readonly activeConnections: Gauge;
+  readonly draining: Gauge;
+  readonly breakerState: Gauge;
+  private breaker?: { opened: boolean; halfOpen: boolean };
 
-  constructor(metrics: Metrics) {
+  constructor(metrics: Metrics, readiness: Readiness) {
     this.upgrades = metrics.counter({
       name: 'ws_upgrades_total',
       help: 'Upgrade attempts by result (accepted or the refusal code) and reason',
@@ -49,6 +52,30 @@ export class GatewayMetrics {
       help: 'Open WebSocket connections',
       registers: [metrics.registry],
     });
+    // Read at scrape time, so neither needs a call site of its own.
+    this.draining = new Gauge({
+      name: 'ws_draining',
+      help: '1 while this replica drains (SIGTERM: refuses upgrades, closes sockets with 1012)',
+      registers: [metrics.registry],
+      collect() {
+        this.set(readiness.draining ? 1 : 0);
+      },
+    });
+    const breakerOf = () => this.breaker;
+    this.breakerState = new Gauge({
+      name: 'ws_exchange_breaker_state',
+      help: 'Circuit breaker on the ticket exchange: 0 closed, 1 half-open, 2 open (shedding upgrades with 503)',
+      registers: [metrics.registry],
+      collect() {
+        const breaker = breakerOf();
+        this.set(breaker?.opened ? 2 : breaker?.halfOpen ? 1 : 0);
+      },
+    });
+  }
+
+  /** The exchange's circuit breaker, reported as ws_exchange_breaker_state. */
+  watchBreaker(breaker: { opened: boolean; halfOpen: boolean }): void {
+    this.breaker = breaker;
   }
 }
 

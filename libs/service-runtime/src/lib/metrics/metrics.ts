@@ -8,17 +8,21 @@ import {
   MiddlewareConsumer,
   Module,
   NestMiddleware,
+  Optional,
   Res,
 } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
+import type Redis from 'ioredis';
 import {
   collectDefaultMetrics,
   Counter,
   CounterConfiguration,
+  Gauge,
   Histogram,
   HistogramConfiguration,
   Registry,
 } from 'prom-client';
+import { REDIS } from '../redis/redis.module';
 
 export const SERVICE_NAME = Symbol('SERVICE_NAME');
 
@@ -32,7 +36,10 @@ export class Metrics {
   readonly registry = new Registry();
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
 
-  constructor(@Inject(SERVICE_NAME) service: string) {
+  constructor(
+    @Inject(SERVICE_NAME) service: string,
+    @Optional() @Inject(REDIS) redis?: Redis | null,
+  ) {
     this.registry.setDefaultLabels({ service });
     collectDefaultMetrics({ register: this.registry });
     this.httpDuration = this.histogram({
@@ -41,6 +48,28 @@ export class Metrics {
       labelNames: ['method', 'route', 'status'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     });
+    if (redis) this.watchRedis(redis);
+  }
+
+  /**
+   * The service's Redis client (REDIS_URL set): `redis_up` is read at scrape
+   * time (1 while the client is connected and ready), `redis_errors_total`
+   * counts the client's connection errors (one per failed reconnect attempt).
+   */
+  private watchRedis(redis: Redis): void {
+    new Gauge({
+      name: 'redis_up',
+      help: "1 while this service's Redis client is connected and ready, else 0",
+      registers: [this.registry],
+      collect() {
+        this.set(redis.status === 'ready' ? 1 : 0);
+      },
+    });
+    const errors = this.counter({
+      name: 'redis_errors_total',
+      help: "Connection errors of this service's Redis client",
+    });
+    redis.on('error', () => errors.inc());
   }
 
   counter<L extends string>(config: Omit<CounterConfiguration<L>, 'registers'>): Counter<L> {
