@@ -36,6 +36,20 @@ export const AuthConfigSchema = z
     LOG_LEVEL: LogLevelSchema,
     REDIS_URL: RedisUrlSchema,
     REDIS_PREFIX: RedisPrefixSchema,
+    /** The accounts database (PostgreSQL). Required in production; unset, accounts are not durable. */
+    DATABASE_URL: z
+      .string()
+      .trim()
+      .optional()
+      .transform((v) => (v ? v : undefined))
+      .pipe(
+        z
+          .string()
+          .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+          .optional(),
+      ),
+    /** Run the schema migrations at start (default on, except in production: run `migrate` there). */
+    DATABASE_MIGRATE_ON_START: z.enum(['true', 'false']).optional(),
     ALLOWED_ORIGINS: allowedOriginsSchema('http://localhost:4200,http://127.0.0.1:4200'),
     TRUST_PROXY: z
       .enum(['true', 'false', '0', '1', '2', '3'])
@@ -79,6 +93,14 @@ export const AuthConfigSchema = z
         message: 'is required in production (keys are generated only in development)',
       });
     }
+    if (!c.DATABASE_URL) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['DATABASE_URL'],
+        message:
+          'is required in production: accounts live in PostgreSQL (postgres://user@host/db, or the Cloud SQL Auth Proxy on localhost)',
+      });
+    }
     if (c.SEED_USERS) {
       ctx.addIssue({
         code: 'custom',
@@ -95,6 +117,9 @@ export const AuthConfigSchema = z
     JWT_SIGNING_KEYS:
       c.JWT_SIGNING_KEYS ??
       (c.JWT_SIGNING_KEYS_FILE ? readFileSync(c.JWT_SIGNING_KEYS_FILE, 'utf8') : undefined),
+    DATABASE_MIGRATE_ON_START: c.DATABASE_MIGRATE_ON_START
+      ? c.DATABASE_MIGRATE_ON_START === 'true'
+      : c.NODE_ENV !== 'production',
     SEED_USERS:
       c.SEED_USERS ?? (c.NODE_ENV === 'development' ? 'demo@example.com:demo-password' : undefined),
   }));

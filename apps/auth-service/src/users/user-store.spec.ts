@@ -1,13 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { connectTestRedis, TestRedis } from '@admitone/testing';
+import { connectTestRedis, createTestDatabase, TestDatabase, TestRedis } from '@admitone/testing';
+import { AccountsDb, createAccountsDb } from '../database/database';
+import { migrateToLatest } from '../database/migrations';
 import { MemoryUserStore } from './memory-user-store';
+import { PostgresUserStore } from './postgres-user-store';
 import { RedisUserStore } from './redis-user-store';
 import { UserRecord, UserStore } from './user-store';
 
 /**
- * The UserStore contract, run against both adapters so they cannot drift.
- * Each test gets a store of its own (for Redis, a key prefix of its own under
- * the file's prefix), so `list` sees only that test's users.
+ * The UserStore contract, run against every adapter so they cannot drift:
+ * PostgreSQL (the system of record), Redis and memory. Each test gets a
+ * store of its own (for Redis, a key prefix of its own under the file's
+ * prefix; for PostgreSQL, an emptied table), so `list` sees only that test's
+ * users.
  */
 function userRecord(email: string, overrides: Partial<UserRecord> = {}): UserRecord {
   return {
@@ -22,21 +27,31 @@ function userRecord(email: string, overrides: Partial<UserRecord> = {}): UserRec
 }
 
 let redis: TestRedis;
+let database: TestDatabase;
+let db: AccountsDb;
 beforeAll(async () => {
   redis = await connectTestRedis();
+  database = await createTestDatabase();
+  db = createAccountsDb(database.url);
+  await migrateToLatest(db);
 });
 afterAll(async () => {
+  await db?.destroy();
+  await database?.cleanup();
   await redis?.cleanup();
 });
 
-describe.each(['memory', 'redis'] as const)('UserStore contract (%s)', (adapter) => {
+describe.each(['memory', 'redis', 'postgres'] as const)('UserStore contract (%s)', (adapter) => {
   let store: UserStore;
 
-  beforeEach(() => {
+  beforeEach(async () => {
+    if (adapter === 'postgres') await database.query('TRUNCATE users');
     store =
       adapter === 'memory'
         ? new MemoryUserStore()
-        : new RedisUserStore(redis.client, `${redis.prefix}${randomUUID().slice(0, 8)}:`);
+        : adapter === 'redis'
+          ? new RedisUserStore(redis.client, `${redis.prefix}${randomUUID().slice(0, 8)}:`)
+          : new PostgresUserStore(db);
   });
 
   it('creates a user and finds it by id and by email', async () => {
