@@ -4,6 +4,7 @@ import { AuthConfig } from './config/auth-config';
 import { AuthConfigModule } from './config/config.module';
 import { AccountsDb, isDatabaseUp } from './database/database';
 import { ACCOUNTS_DB, DatabaseModule } from './database/database.module';
+import { FederationModule } from './federation/federation.module';
 import { AuthMetricsModule } from './metrics/auth-metrics.module';
 import { RateLimitsModule } from './rate-limits/rate-limits.module';
 import { SessionsModule } from './sessions/sessions.module';
@@ -32,6 +33,7 @@ export class AppModule {
         RateLimitsModule,
         SessionsModule,
         TicketsModule,
+        FederationModule,
       ],
     };
   }

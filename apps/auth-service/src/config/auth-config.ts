@@ -16,6 +16,7 @@ import {
   refuseInsecureProductionDefaults,
 } from '@admitone/service-runtime';
 import { z } from 'zod';
+import { OidcIssuersSchema } from '../federation/oidc-issuers';
 
 /**
  * Every setting of auth-service, validated once at start. Names come from
@@ -66,6 +67,12 @@ export const AuthConfigSchema = z
     JWT_ISSUER: z.string().min(1).default('admitone-auth'),
     JWT_AUDIENCE: z.string().min(1).default('admitone'),
     SEED_USERS: z.string().optional(),
+    /** JSON array of trusted OpenID providers for `POST /auth/token-exchange` (see docs/contract.md). */
+    OIDC_ISSUERS: OidcIssuersSchema,
+    /** Clock skew allowed on `exp`, `nbf` and `iat` of provider tokens. */
+    OIDC_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
+    /** After a JWKS fetch, an unknown `kid` refetches only once this many seconds have passed. */
+    OIDC_JWKS_COOLDOWN_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
     LOGIN_RATE_LIMIT: rateLimitSchema('20/60s'),
     TICKET_RATE_LIMIT: rateLimitSchema('30/60s'),
   })
@@ -92,6 +99,14 @@ export const AuthConfigSchema = z
         path: ['JWT_SIGNING_KEYS'],
         message: 'is required in production (keys are generated only in development)',
       });
+    }
+    for (const [i, issuer] of c.OIDC_ISSUERS.entries()) {
+      if (!issuer.issuer.startsWith('https://'))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['OIDC_ISSUERS'],
+          message: `issuer ${i} must be https in production`,
+        });
     }
     if (!c.DATABASE_URL) {
       ctx.addIssue({

@@ -19,8 +19,17 @@ export interface UsersTable {
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
+/** Accounts at external OpenID providers, linked by `iss` and `sub` (never by email). */
+export interface IdentitiesTable {
+  issuer: string;
+  subject: string;
+  user_id: string;
+  created_at: ColumnType<Date, Date | string | undefined, never>;
+}
+
 export interface Database {
   users: UsersTable;
+  identities: IdentitiesTable;
 }
 
 export type AccountsDb = Kysely<Database>;

@@ -25,6 +25,26 @@ const MIGRATIONS: Record<string, Migration> = {
       await db.schema.dropTable('users').execute();
     },
   },
+  '2026-12-01-002-identities': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('identities')
+        .addColumn('issuer', 'text', (c) => c.notNull())
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'uuid', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addPrimaryKeyConstraint('identities_pkey', ['issuer', 'subject'])
+        .execute();
+      await db.schema
+        .createIndex('identities_user_id')
+        .on('identities')
+        .column('user_id')
+        .execute();
+    },
+    async down(db: Kysely<unknown>): Promise<void> {
+      await db.schema.dropTable('identities').execute();
+    },
+  },
 };
 
 class InCodeMigrations implements MigrationProvider {

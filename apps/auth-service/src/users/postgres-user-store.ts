@@ -1,5 +1,5 @@
 import type { AccountsDb } from '../database/database';
-import { UserRecord, UserStore } from './user-store';
+import { ExternalIdentity, IdentityCreation, UserRecord, UserStore } from './user-store';
 
 /**
  * Users in PostgreSQL. The unique index on `email` decides a race between
@@ -67,7 +67,57 @@ export class PostgresUserStore implements UserStore {
     const rows = await this.db.selectFrom('users').selectAll().orderBy('email').execute();
     return rows.map(toRecord);
   }
+
+  async findIdByIdentity({ issuer, subject }: ExternalIdentity): Promise<string | null> {
+    const row = await this.db
+      .selectFrom('identities')
+      .select('user_id')
+      .where('issuer', '=', issuer)
+      .where('subject', '=', subject)
+      .executeTakeFirst();
+    return row?.user_id ?? null;
+  }
+
+  /** One transaction: the identity's primary key and the email's unique index decide races. */
+  async createWithIdentity(
+    user: UserRecord,
+    { issuer, subject }: ExternalIdentity,
+  ): Promise<IdentityCreation> {
+    try {
+      return await this.db.transaction().execute(async (tx) => {
+        const linked = await tx
+          .selectFrom('identities')
+          .select('user_id')
+          .where('issuer', '=', issuer)
+          .where('subject', '=', subject)
+          .executeTakeFirst();
+        if (linked) return 'identity_taken' as const;
+        const inserted = await tx
+          .insertInto('users')
+          .values({
+            id: user.id,
+            email: user.email,
+            password_hash: user.password_hash,
+            roles: user.roles,
+            disabled: user.disabled,
+            created_at: user.created_at,
+          })
+          .onConflict((oc) => oc.column('email').doNothing())
+          .returning('id')
+          .executeTakeFirst();
+        if (!inserted) return 'email_taken' as const;
+        await tx.insertInto('identities').values({ issuer, subject, user_id: user.id }).execute();
+        return 'created' as const;
+      });
+    } catch (error) {
+      // A concurrent first sign-in inserted the same identity: the primary key refused ours.
+      if ((error as { code?: string }).code === UNIQUE_VIOLATION) return 'identity_taken';
+      throw error;
+    }
+  }
 }
+
+const UNIQUE_VIOLATION = '23505';
 
 /** An id that is not a UUID names no user (and must not reach a uuid column as an error). */
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

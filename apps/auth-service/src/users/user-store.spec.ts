@@ -45,7 +45,7 @@ describe.each(['memory', 'redis', 'postgres'] as const)('UserStore contract (%s)
   let store: UserStore;
 
   beforeEach(async () => {
-    if (adapter === 'postgres') await database.query('TRUNCATE users');
+    if (adapter === 'postgres') await database.query('TRUNCATE users CASCADE');
     store =
       adapter === 'memory'
         ? new MemoryUserStore()
@@ -132,5 +132,48 @@ describe.each(['memory', 'redis', 'postgres'] as const)('UserStore contract (%s)
     found?.roles.push('admin');
     if (found) found.disabled = true;
     expect(await store.findById(user.id)).toEqual(user);
+  });
+
+  describe('external identities', () => {
+    const google = { issuer: 'https://accounts.example.com', subject: '1234567890' };
+
+    it('creates a user linked to an identity, found by iss and sub', async () => {
+      const user = userRecord('fed@example.com');
+      expect(await store.findIdByIdentity(google)).toBeNull();
+      expect(await store.createWithIdentity(user, google)).toBe('created');
+      expect(await store.findIdByIdentity(google)).toBe(user.id);
+      expect(await store.findById(user.id)).toEqual(user);
+    });
+
+    it('tells identities apart by issuer: the same sub at another issuer is another account', async () => {
+      const other = { issuer: 'https://login.other.example', subject: google.subject };
+      const a = userRecord('a@example.com');
+      await store.createWithIdentity(a, google);
+      expect(await store.findIdByIdentity(other)).toBeNull();
+      const b = userRecord('b@example.com');
+      expect(await store.createWithIdentity(b, other)).toBe('created');
+      expect(await store.findIdByIdentity(other)).toBe(b.id);
+      expect(await store.findIdByIdentity(google)).toBe(a.id);
+    });
+
+    it('never links an identity to an existing account by email, and creates nothing then', async () => {
+      const local = userRecord('taken@example.com');
+      await store.create(local);
+      const federated = userRecord('taken@example.com');
+      expect(await store.createWithIdentity(federated, google)).toBe('email_taken');
+      expect(await store.findIdByIdentity(google)).toBeNull();
+      expect(await store.findById(federated.id)).toBeNull();
+      expect(await store.list()).toEqual([local]);
+    });
+
+    it('lets exactly one of 10 concurrent first sign-ins of one identity create the account', async () => {
+      const candidates = Array.from({ length: 10 }, (_, i) => userRecord(`race${i}@example.com`));
+      const results = await Promise.all(candidates.map((u) => store.createWithIdentity(u, google)));
+      expect(results.filter((r) => r === 'created')).toHaveLength(1);
+      expect(results.filter((r) => r === 'identity_taken')).toHaveLength(9);
+      const winner = candidates[results.indexOf('created')];
+      expect(await store.findIdByIdentity(google)).toBe(winner.id);
+      expect(await store.list()).toEqual([winner]);
+    });
   });
 });
