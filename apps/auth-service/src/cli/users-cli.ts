@@ -2,6 +2,8 @@ import { NestFactory } from '@nestjs/core';
 import { ConfigError, isRedisUp, loadConfig, REDIS } from '@admitone/service-runtime';
 import type Redis from 'ioredis';
 import { AuthConfig, AuthConfigSchema } from '../config/auth-config';
+import { createAccountsDb } from '../database/database';
+import { migrateToLatest } from '../database/migrations';
 import { SessionsService } from '../sessions/sessions.service';
 import { UsersService } from '../users/users.service';
 import { CliModule } from './cli.module';
@@ -18,12 +20,13 @@ import {
 } from './users-commands';
 
 /**
- * `npm run users -- add|disable|enable|list ...`: manages the users of a
- * Redis-backed auth-service with the service's own modules, so a disabled
- * user's sessions are revoked and each revocation is published to the
- * gateways exactly as the service would. Configuration is validated once,
- * here; REDIS_URL is required (in-memory users would vanish with the CLI)
- * and SEED_USERS is never applied.
+ * `npm run users -- add|disable|enable|list|migrate ...`: manages the users
+ * of auth-service with the service's own modules, so a disabled user's
+ * sessions are revoked and each revocation is published to the gateways
+ * exactly as the service would. Configuration is validated once, here;
+ * REDIS_URL is required (sessions live there, and without DATABASE_URL the
+ * accounts too) and SEED_USERS is never applied. `migrate` needs only
+ * DATABASE_URL: it is the production way to move the schema forward.
  */
 const out = (line: string) => process.stdout.write(`${line}\n`);
 const err = (line: string) => process.stderr.write(`${line}\n`);
@@ -50,8 +53,11 @@ async function main(argv: string[]): Promise<number> {
     err(`users: ${error.message}`);
     return EXIT_USAGE;
   }
+  if (command.name === 'migrate') return migrate(config);
   if (!config.REDIS_URL) {
-    err('users: REDIS_URL is required: users live in Redis (in-memory users would vanish on exit)');
+    err(
+      'users: REDIS_URL is required: sessions live in Redis (in-memory users would vanish on exit)',
+    );
     return EXIT_USAGE;
   }
 
@@ -86,6 +92,21 @@ async function main(argv: string[]): Promise<number> {
     });
   } finally {
     await app.close();
+  }
+}
+
+async function migrate(config: AuthConfig): Promise<number> {
+  if (!config.DATABASE_URL) {
+    err('users: migrate needs DATABASE_URL (the accounts database)');
+    return EXIT_USAGE;
+  }
+  const db = createAccountsDb(config.DATABASE_URL, { max: 1 });
+  try {
+    const report = await migrateToLatest(db);
+    out(JSON.stringify({ applied: report.applied, schema_version: report.latest }));
+    return EXIT_OK;
+  } finally {
+    await db.destroy();
   }
 }
 

@@ -17,9 +17,13 @@ export const USAGE = `Usage: npm run users -- <command>
   disable <email>                  disable a user and revoke all of its sessions
   enable <email>                   enable a disabled user
   list                             print every user
+  migrate                          bring the accounts database (DATABASE_URL) to the
+                                   latest schema version and print what was applied
 
-Needs REDIS_URL (and REDIS_PREFIX if the service uses one). Prints one JSON
-line per user. Exit codes: 0 ok, 1 failure, 2 usage.
+Needs REDIS_URL (and REDIS_PREFIX if the service uses one) for sessions, and
+DATABASE_URL where accounts live in PostgreSQL (always in production); migrate
+needs only DATABASE_URL. Prints one JSON line per user. Exit codes: 0 ok,
+1 failure, 2 usage.
 `;
 
 export const EXIT_OK = 0;
@@ -31,6 +35,7 @@ export class UsageError extends Error {}
 export type UsersCommand =
   | { name: 'help' }
   | { name: 'list' }
+  | { name: 'migrate' }
   | { name: 'add'; email: string; roles: string[] }
   | { name: 'disable' | 'enable'; email: string };
 
@@ -60,6 +65,7 @@ export function parseUsersCommand(argv: string[]): UsersCommand {
   };
   switch (name) {
     case 'list':
+    case 'migrate':
       expectOperands(0);
       return { name };
     case 'add': {
@@ -114,7 +120,7 @@ export function printable(user: UserRecord) {
 }
 
 export async function runUsersCommand(
-  command: Exclude<UsersCommand, { name: 'help' }>,
+  command: Exclude<UsersCommand, { name: 'help' | 'migrate' }>,
   context: CommandContext,
 ): Promise<number> {
   const { users, sessions, out, err } = context;

@@ -16,6 +16,7 @@ import {
   refuseInsecureProductionDefaults,
 } from '@admitone/service-runtime';
 import { z } from 'zod';
+import { OidcIssuersSchema } from '../federation/oidc-issuers';
 
 /**
  * Every setting of auth-service, validated once at start. Names come from
@@ -36,6 +37,20 @@ export const AuthConfigSchema = z
     LOG_LEVEL: LogLevelSchema,
     REDIS_URL: RedisUrlSchema,
     REDIS_PREFIX: RedisPrefixSchema,
+    /** The accounts database (PostgreSQL). Required in production; unset, accounts are not durable. */
+    DATABASE_URL: z
+      .string()
+      .trim()
+      .optional()
+      .transform((v) => (v ? v : undefined))
+      .pipe(
+        z
+          .string()
+          .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+          .optional(),
+      ),
+    /** Run the schema migrations at start (default on, except in production: run `migrate` there). */
+    DATABASE_MIGRATE_ON_START: z.enum(['true', 'false']).optional(),
     ALLOWED_ORIGINS: allowedOriginsSchema('http://localhost:4200,http://127.0.0.1:4200'),
     TRUST_PROXY: z
       .enum(['true', 'false', '0', '1', '2', '3'])
@@ -52,6 +67,12 @@ export const AuthConfigSchema = z
     JWT_ISSUER: z.string().min(1).default('admitone-auth'),
     JWT_AUDIENCE: z.string().min(1).default('admitone'),
     SEED_USERS: z.string().optional(),
+    /** JSON array of trusted OpenID providers for `POST /auth/token-exchange` (see docs/contract.md). */
+    OIDC_ISSUERS: OidcIssuersSchema,
+    /** Clock skew allowed on `exp`, `nbf` and `iat` of provider tokens. */
+    OIDC_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
+    /** After a JWKS fetch, an unknown `kid` refetches only once this many seconds have passed. */
+    OIDC_JWKS_COOLDOWN_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
     LOGIN_RATE_LIMIT: rateLimitSchema('20/60s'),
     TICKET_RATE_LIMIT: rateLimitSchema('30/60s'),
   })
@@ -79,6 +100,22 @@ export const AuthConfigSchema = z
         message: 'is required in production (keys are generated only in development)',
       });
     }
+    for (const [i, issuer] of c.OIDC_ISSUERS.entries()) {
+      if (!issuer.issuer.startsWith('https://'))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['OIDC_ISSUERS'],
+          message: `issuer ${i} must be https in production`,
+        });
+    }
+    if (!c.DATABASE_URL) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['DATABASE_URL'],
+        message:
+          'is required in production: accounts live in PostgreSQL (postgres://user@host/db, or the Cloud SQL Auth Proxy on localhost)',
+      });
+    }
     if (c.SEED_USERS) {
       ctx.addIssue({
         code: 'custom',
@@ -95,6 +132,9 @@ export const AuthConfigSchema = z
     JWT_SIGNING_KEYS:
       c.JWT_SIGNING_KEYS ??
       (c.JWT_SIGNING_KEYS_FILE ? readFileSync(c.JWT_SIGNING_KEYS_FILE, 'utf8') : undefined),
+    DATABASE_MIGRATE_ON_START: c.DATABASE_MIGRATE_ON_START
+      ? c.DATABASE_MIGRATE_ON_START === 'true'
+      : c.NODE_ENV !== 'production',
     SEED_USERS:
       c.SEED_USERS ?? (c.NODE_ENV === 'development' ? 'demo@example.com:demo-password' : undefined),
   }));

@@ -10,6 +10,8 @@ import {
   TicketExchangeRequestSchema,
   TicketExchangeResponseSchema,
   TicketResponseSchema,
+  TokenExchangeRequestSchema,
+  TokenExchangeResponseSchema,
   TokenResponseSchema,
   SESSION_STATUS_MAX_BODY_BYTES,
   SESSION_STATUS_MAX_IDS,
@@ -76,6 +78,24 @@ export function buildOpenApiDocument(): OpenAPIObject {
               ...json(TokenResponseSchema),
             },
             401: error('invalid_refresh_token, or refresh_token_reused (the session is revoked)'),
+          },
+        },
+      },
+      '/auth/token-exchange': {
+        post: {
+          summary:
+            "Sign in with an OpenID provider's ID token or JWT access token (RFC 8693 token exchange, as JSON)",
+          requestBody: { required: true, ...json(TokenExchangeRequestSchema, 'input') },
+          responses: {
+            200: { description: 'Tokens for a new session', ...json(TokenExchangeResponseSchema) },
+            400: error('invalid_request'),
+            401: error('invalid_subject_token, with a reason naming the failed check'),
+            403: error('user_disabled'),
+            409: error(
+              'identity_conflict: the email belongs to an account not linked to this identity',
+            ),
+            429: error('rate_limited (Retry-After set)'),
+            503: error('unavailable: the provider’s discovery or JWKS cannot be fetched'),
           },
         },
       },

@@ -10,6 +10,7 @@ export class AuthMetrics {
   readonly logins;
   readonly refreshes;
   readonly revocations;
+  readonly tokenExchanges;
 
   constructor(metrics: Metrics) {
     this.ticketsIssued = metrics.counter({
@@ -41,6 +42,11 @@ export class AuthMetrics {
       name: 'auth_session_revocations_total',
       help: 'Sessions revoked, by reason',
       labelNames: ['reason'],
+    });
+    this.tokenExchanges = metrics.counter({
+      name: 'auth_token_exchanges_total',
+      help: 'Identity provider tokens exchanged for sessions, by result (ok, created, or the refusal)',
+      labelNames: ['result'],
     });
   }
 }

@@ -131,6 +131,23 @@ export class SessionsService {
     return revoked;
   }
 
+  /**
+   * Starts a session for a user who proved who they are some other way
+   * (an identity provider's token): the same session, refresh token and
+   * access token as a password login.
+   */
+  async startSession(user: UserRecord, audit: Record<string, unknown>): Promise<TokenResponse> {
+    const sessionId = randomUUID();
+    const refreshToken = randomToken();
+    await this.store.create(
+      { id: sessionId, user_id: user.id, created_at: new Date().toISOString() },
+      sha256Hex(refreshToken),
+      this.config.REFRESH_TOKEN_TTL_SECONDS,
+    );
+    this.logger.info({ ...audit, user_id: user.id, session_id: sessionId }, 'session started');
+    return this.tokenResponse(user, sessionId, refreshToken);
+  }
+
   /** A session is active when it exists, is not revoked and its user is not disabled. */
   async isActive(sessionId: string): Promise<boolean> {
     const session = await this.store.get(sessionId);

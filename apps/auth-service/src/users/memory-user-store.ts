@@ -1,8 +1,9 @@
-import { UserRecord, UserStore } from './user-store';
+import { ExternalIdentity, IdentityCreation, UserRecord, UserStore } from './user-store';
 
 export class MemoryUserStore implements UserStore {
   private readonly byId = new Map<string, UserRecord>();
   private readonly idByEmail = new Map<string, string>();
+  private readonly idByIdentity = new Map<string, string>();
 
   async create(user: UserRecord): Promise<boolean> {
     if (this.idByEmail.has(user.email)) return false;
@@ -36,4 +37,26 @@ export class MemoryUserStore implements UserStore {
       .map((u) => ({ ...u, roles: [...u.roles] }))
       .sort((a, b) => a.email.localeCompare(b.email));
   }
+
+  async findIdByIdentity(identity: ExternalIdentity): Promise<string | null> {
+    return this.idByIdentity.get(identityKey(identity)) ?? null;
+  }
+
+  async createWithIdentity(
+    user: UserRecord,
+    identity: ExternalIdentity,
+  ): Promise<IdentityCreation> {
+    // No await between the checks and the writes: they happen as one step.
+    const key = identityKey(identity);
+    if (this.idByIdentity.has(key)) return 'identity_taken';
+    if (this.idByEmail.has(user.email)) return 'email_taken';
+    this.idByEmail.set(user.email, user.id);
+    this.byId.set(user.id, { ...user, roles: [...user.roles] });
+    this.idByIdentity.set(key, user.id);
+    return 'created';
+  }
+}
+
+function identityKey({ issuer, subject }: ExternalIdentity): string {
+  return JSON.stringify([issuer, subject]);
 }

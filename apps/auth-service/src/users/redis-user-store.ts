@@ -1,8 +1,21 @@
+import { createHash } from 'node:crypto';
 import type Redis from 'ioredis';
-import { UserRecord, UserStore } from './user-store';
+import { ExternalIdentity, IdentityCreation, UserRecord, UserStore } from './user-store';
+
+/** Claims the identity and the email, then writes the user, all or nothing. */
+const CREATE_WITH_IDENTITY = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 'identity_taken' end
+if redis.call('SET', KEYS[2], ARGV[1], 'NX') == false then return 'email_taken' end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[3], 'id', ARGV[1], 'email', ARGV[2], 'password_hash', ARGV[3],
+  'roles', ARGV[4], 'disabled', ARGV[5], 'created_at', ARGV[6])
+redis.call('SADD', KEYS[4], ARGV[1])
+return 'created'
+`;
 
 /**
- * Keys: `user:<id>` (hash), `user-email:<email>` (id), `users` (set of ids).
+ * Keys: `user:<id>` (hash), `user-email:<email>` (id), `users` (set of ids),
+ * `user-identity:<sha256 of iss and sub>` (id).
  * The email key is claimed with SET NX first, so two concurrent creates of
  * one email cannot both succeed.
  */
@@ -70,5 +83,37 @@ export class RedisUserStore implements UserStore {
     return users
       .filter((u): u is UserRecord => u !== null)
       .sort((a, b) => a.email.localeCompare(b.email));
+  }
+
+  private identityKey({ issuer, subject }: ExternalIdentity): string {
+    const digest = createHash('sha256')
+      .update(JSON.stringify([issuer, subject]))
+      .digest('hex');
+    return `${this.prefix}user-identity:${digest}`;
+  }
+
+  findIdByIdentity(identity: ExternalIdentity): Promise<string | null> {
+    return this.redis.get(this.identityKey(identity));
+  }
+
+  async createWithIdentity(
+    user: UserRecord,
+    identity: ExternalIdentity,
+  ): Promise<IdentityCreation> {
+    const result = await this.redis.eval(
+      CREATE_WITH_IDENTITY,
+      4,
+      this.identityKey(identity),
+      this.emailKey(user.email),
+      this.userKey(user.id),
+      `${this.prefix}users`,
+      user.id,
+      user.email,
+      user.password_hash,
+      JSON.stringify(user.roles),
+      user.disabled ? '1' : '0',
+      user.created_at,
+    );
+    return result as IdentityCreation;
   }
 }

@@ -1,13 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { connectTestRedis, TestRedis } from '@admitone/testing';
+import { connectTestRedis, createTestDatabase, TestDatabase, TestRedis } from '@admitone/testing';
+import { AccountsDb, createAccountsDb } from '../database/database';
+import { migrateToLatest } from '../database/migrations';
 import { MemoryUserStore } from './memory-user-store';
+import { PostgresUserStore } from './postgres-user-store';
 import { RedisUserStore } from './redis-user-store';
 import { UserRecord, UserStore } from './user-store';
 
 /**
- * The UserStore contract, run against both adapters so they cannot drift.
- * Each test gets a store of its own (for Redis, a key prefix of its own under
- * the file's prefix), so `list` sees only that test's users.
+ * The UserStore contract, run against every adapter so they cannot drift:
+ * PostgreSQL (the system of record), Redis and memory. Each test gets a
+ * store of its own (for Redis, a key prefix of its own under the file's
+ * prefix; for PostgreSQL, an emptied table), so `list` sees only that test's
+ * users.
  */
 function userRecord(email: string, overrides: Partial<UserRecord> = {}): UserRecord {
   return {
@@ -22,21 +27,31 @@ function userRecord(email: string, overrides: Partial<UserRecord> = {}): UserRec
 }
 
 let redis: TestRedis;
+let database: TestDatabase;
+let db: AccountsDb;
 beforeAll(async () => {
   redis = await connectTestRedis();
+  database = await createTestDatabase();
+  db = createAccountsDb(database.url);
+  await migrateToLatest(db);
 });
 afterAll(async () => {
+  await db?.destroy();
+  await database?.cleanup();
   await redis?.cleanup();
 });
 
-describe.each(['memory', 'redis'] as const)('UserStore contract (%s)', (adapter) => {
+describe.each(['memory', 'redis', 'postgres'] as const)('UserStore contract (%s)', (adapter) => {
   let store: UserStore;
 
-  beforeEach(() => {
+  beforeEach(async () => {
+    if (adapter === 'postgres') await database.query('TRUNCATE users CASCADE');
     store =
       adapter === 'memory'
         ? new MemoryUserStore()
-        : new RedisUserStore(redis.client, `${redis.prefix}${randomUUID().slice(0, 8)}:`);
+        : adapter === 'redis'
+          ? new RedisUserStore(redis.client, `${redis.prefix}${randomUUID().slice(0, 8)}:`)
+          : new PostgresUserStore(db);
   });
 
   it('creates a user and finds it by id and by email', async () => {
@@ -117,5 +132,48 @@ describe.each(['memory', 'redis'] as const)('UserStore contract (%s)', (adapter)
     found?.roles.push('admin');
     if (found) found.disabled = true;
     expect(await store.findById(user.id)).toEqual(user);
+  });
+
+  describe('external identities', () => {
+    const google = { issuer: 'https://accounts.example.com', subject: '1234567890' };
+
+    it('creates a user linked to an identity, found by iss and sub', async () => {
+      const user = userRecord('fed@example.com');
+      expect(await store.findIdByIdentity(google)).toBeNull();
+      expect(await store.createWithIdentity(user, google)).toBe('created');
+      expect(await store.findIdByIdentity(google)).toBe(user.id);
+      expect(await store.findById(user.id)).toEqual(user);
+    });
+
+    it('tells identities apart by issuer: the same sub at another issuer is another account', async () => {
+      const other = { issuer: 'https://login.other.example', subject: google.subject };
+      const a = userRecord('a@example.com');
+      await store.createWithIdentity(a, google);
+      expect(await store.findIdByIdentity(other)).toBeNull();
+      const b = userRecord('b@example.com');
+      expect(await store.createWithIdentity(b, other)).toBe('created');
+      expect(await store.findIdByIdentity(other)).toBe(b.id);
+      expect(await store.findIdByIdentity(google)).toBe(a.id);
+    });
+
+    it('never links an identity to an existing account by email, and creates nothing then', async () => {
+      const local = userRecord('taken@example.com');
+      await store.create(local);
+      const federated = userRecord('taken@example.com');
+      expect(await store.createWithIdentity(federated, google)).toBe('email_taken');
+      expect(await store.findIdByIdentity(google)).toBeNull();
+      expect(await store.findById(federated.id)).toBeNull();
+      expect(await store.list()).toEqual([local]);
+    });
+
+    it('lets exactly one of 10 concurrent first sign-ins of one identity create the account', async () => {
+      const candidates = Array.from({ length: 10 }, (_, i) => userRecord(`race${i}@example.com`));
+      const results = await Promise.all(candidates.map((u) => store.createWithIdentity(u, google)));
+      expect(results.filter((r) => r === 'created')).toHaveLength(1);
+      expect(results.filter((r) => r === 'identity_taken')).toHaveLength(9);
+      const winner = candidates[results.indexOf('created')];
+      expect(await store.findIdByIdentity(google)).toBe(winner.id);
+      expect(await store.list()).toEqual([winner]);
+    });
   });
 });

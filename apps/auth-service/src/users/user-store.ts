@@ -7,7 +7,15 @@ export interface UserRecord {
   created_at: string;
 }
 
-/** The user directory. One port; Redis and memory adapters; one contract suite. */
+/** A user's account at an external OpenID provider: `iss` and `sub`, never the email. */
+export interface ExternalIdentity {
+  issuer: string;
+  subject: string;
+}
+
+export type IdentityCreation = 'created' | 'email_taken' | 'identity_taken';
+
+/** The user directory. One port; PostgreSQL, Redis and memory adapters; one contract suite. */
 export interface UserStore {
   /** Creates the user; false when the email is already taken. */
   create(user: UserRecord): Promise<boolean>;
@@ -16,5 +24,13 @@ export interface UserStore {
   setDisabled(id: string, disabled: boolean): Promise<void>;
   setPassword(id: string, passwordHash: string): Promise<void>;
   list(): Promise<UserRecord[]>;
+  /** The id of the user linked to this external identity, or null. */
+  findIdByIdentity(identity: ExternalIdentity): Promise<string | null>;
+  /**
+   * Creates the user and links the identity to it, both or neither:
+   * `email_taken` when another account holds the email (it is never linked
+   * by email), `identity_taken` when a concurrent sign-in linked it first.
+   */
+  createWithIdentity(user: UserRecord, identity: ExternalIdentity): Promise<IdentityCreation>;
 }
 export const USER_STORE = Symbol('USER_STORE');

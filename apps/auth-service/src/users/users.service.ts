@@ -1,11 +1,11 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import type { User } from '@admitone/auth-contracts';
 import { PinoLogger } from 'nestjs-pino';
 import { AUTH_CONFIG, AuthConfig } from '../config/auth-config';
 import { hashPassword, verifyPassword } from './password-hasher';
 import { parseSeedUsers } from './seed-users';
-import { USER_STORE, UserRecord, UserStore } from './user-store';
+import { ExternalIdentity, USER_STORE, UserRecord, UserStore } from './user-store';
 
 export function toUser(record: UserRecord): User {
   return { id: record.id, email: record.email, roles: record.roles };
@@ -57,6 +57,39 @@ export class UsersService implements OnModuleInit {
     const user = await this.store.findByEmail(email);
     const ok = await verifyPassword(user?.password_hash ?? (await this.dummyHash), password);
     return user && ok && !user.disabled ? user : null;
+  }
+
+  /**
+   * The account linked to an external identity, created on its first
+   * sign-in with a password nobody knows (an argon2id hash of 256 random
+   * bits), so it can sign in only through its provider. Null when the email
+   * belongs to another account: accounts are never linked by email.
+   */
+  async findOrCreateByIdentity(
+    identity: ExternalIdentity,
+    profile: { email: string; roles: string[] },
+  ): Promise<{ user: UserRecord; created: boolean } | null> {
+    const linked = await this.store.findIdByIdentity(identity);
+    if (linked) {
+      const user = await this.store.findById(linked);
+      if (user) return { user, created: false };
+    }
+    const record: UserRecord = {
+      id: randomUUID(),
+      email: profile.email,
+      password_hash: await hashPassword(randomBytes(32).toString('base64url')),
+      roles: profile.roles,
+      disabled: false,
+      created_at: new Date().toISOString(),
+    };
+    const outcome = await this.store.createWithIdentity(record, identity);
+    if (outcome === 'created') return { user: record, created: true };
+    if (outcome === 'email_taken') return null;
+    // A concurrent first sign-in of the same identity won: use its account.
+    const winner = await this.store.findIdByIdentity(identity);
+    const user = winner ? await this.store.findById(winner) : null;
+    if (!user) throw new Error('identity linked to a missing account');
+    return { user, created: false };
   }
 
   findById(id: string): Promise<UserRecord | null> {

@@ -1,6 +1,13 @@
-import { connectTestRedis, TestRedis } from '@admitone/testing';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { connectTestRedis, createTestDatabase, TestDatabase, TestRedis } from '@admitone/testing';
 import { exchangeKey, getJson, signingKey } from '../support/auth-client';
-import { ServiceProcess, startService, stopAllServices } from '../support/service-process';
+import {
+  ServiceProcess,
+  startService,
+  stopAllServices,
+  workspaceRoot,
+} from '../support/service-process';
 
 /**
  * Contract section 5: invalid configuration stops the process at start with a
@@ -8,13 +15,15 @@ import { ServiceProcess, startService, stopAllServices } from '../support/servic
  */
 describe('configuration', () => {
   let redis: TestRedis;
+  let database: TestDatabase;
 
   beforeAll(async () => {
-    redis = await connectTestRedis();
+    [redis, database] = await Promise.all([connectTestRedis(), createTestDatabase()]);
   });
   afterAll(async () => {
     await stopAllServices();
     await redis?.cleanup();
+    await database?.cleanup();
   });
 
   /** Starts the service, waits for it to exit on its own, and returns its code and output. */
@@ -36,11 +45,17 @@ describe('configuration', () => {
     return { code, output: service.output() };
   }
 
-  it('refuses production without REDIS_URL, EXCHANGE_CLIENT_KEYS, JWT_SIGNING_KEYS and with * origins', async () => {
+  it('refuses production without REDIS_URL, DATABASE_URL, EXCHANGE_CLIENT_KEYS, JWT_SIGNING_KEYS and with * origins', async () => {
     const { code, output } = await exitOf({ NODE_ENV: 'production', ALLOWED_ORIGINS: '*' });
     expect(code).not.toBe(0);
     expect(code).not.toBeNull();
-    const required = ['ALLOWED_ORIGINS', 'EXCHANGE_CLIENT_KEYS', 'JWT_SIGNING_KEYS', 'REDIS_URL'];
+    const required = [
+      'ALLOWED_ORIGINS',
+      'DATABASE_URL',
+      'EXCHANGE_CLIENT_KEYS',
+      'JWT_SIGNING_KEYS',
+      'REDIS_URL',
+    ];
     for (const variable of required) expect(output).toContain(variable);
     // One structured fatal line an operator's tooling can read.
     const fatal = output
@@ -78,6 +93,7 @@ describe('configuration', () => {
     ['TICKET_RATE_LIMIT', { TICKET_RATE_LIMIT: '0/60s' }],
     ['TICKET_TTL_SECONDS', { TICKET_TTL_SECONDS: 'soon' }],
     ['REDIS_URL', { REDIS_URL: 'http://127.0.0.1:6379' }],
+    ['DATABASE_URL', { DATABASE_URL: 'mysql://127.0.0.1/accounts' }],
     ['ALLOWED_ORIGINS', { ALLOWED_ORIGINS: 'not an origin' }],
     ['JWT_SIGNING_KEYS', { JWT_SIGNING_KEYS: 'not json' }],
     ['JWT_SIGNING_KEYS', { JWT_SIGNING_KEYS: '[{"kty":"EC"}]' }],
@@ -93,11 +109,38 @@ describe('configuration', () => {
     expect(output).not.toMatch(/auth-service listening/);
   });
 
-  it('starts in production when every setting is present and secure', async () => {
+  it('refuses to start in production on a database that lacks migrations, naming the command', async () => {
+    const { code, output } = await exitOf({
+      NODE_ENV: 'production',
+      REDIS_URL: redis.url,
+      REDIS_PREFIX: redis.prefix,
+      DATABASE_URL: database.url,
+      ALLOWED_ORIGINS: 'https://app.example.com',
+      EXCHANGE_CLIENT_KEYS: exchangeKey(),
+      JWT_SIGNING_KEYS: JSON.stringify([await signingKey('k1')]),
+    });
+    expect(code).not.toBe(0);
+    expect(code).not.toBeNull();
+    expect(output).toContain('migrate');
+    expect(output).not.toMatch(/auth-service listening/);
+  });
+
+  it('starts in production when every setting is present and secure, after the migrate command', async () => {
+    const migrate = spawnSync(
+      process.execPath,
+      [join(workspaceRoot, 'dist/apps/auth-service/users-cli.js'), 'migrate'],
+      {
+        encoding: 'utf8',
+        env: { PATH: process.env['PATH'], NODE_ENV: 'test', DATABASE_URL: database.url },
+      },
+    );
+    expect(migrate.status).toBe(0);
+    expect(JSON.parse(migrate.stdout)).toMatchObject({ applied: expect.any(Array) });
     const service = await startService('auth-service', {
       NODE_ENV: 'production',
       REDIS_URL: redis.url,
       REDIS_PREFIX: redis.prefix,
+      DATABASE_URL: database.url,
       ALLOWED_ORIGINS: 'https://app.example.com',
       EXCHANGE_CLIENT_KEYS: exchangeKey(),
       JWT_SIGNING_KEYS: JSON.stringify([await signingKey('k1')]),

@@ -4,6 +4,7 @@ import {
   SessionStatusResponseSchema,
   TicketExchangeResponse,
   TicketExchangeResponseSchema,
+  isTicketInvalidReason,
   TicketInvalidReason,
 } from '@admitone/auth-contracts';
 import CircuitBreaker from 'opossum';
@@ -137,8 +138,8 @@ export class AuthServiceClient implements OnApplicationShutdown {
         : { kind: 'unavailable', why: 'unexpected exchange response' };
     }
     const error = ErrorBodySchema.safeParse(answer.body);
-    if (answer.status === 403 && error.success && error.data.reason)
-      return { kind: 'refused', reason: error.data.reason };
+    if (answer.status === 403 && error.success && isTicketInvalidReason(error.data.reason ?? ''))
+      return { kind: 'refused', reason: error.data.reason as TicketInvalidReason };
     if (answer.status === 401) {
       this.logger.error(
         'auth-service refused our EXCHANGE_CLIENT_KEY (invalid_client): check the key rotation',

@@ -30,15 +30,16 @@ export function testRedisUrl(): string {
 }
 
 /** The URL with any password replaced, fit for an error message. */
-export function redactRedisUrl(url: string): string {
+export function redactUrl(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password) parsed.password = '***';
     return parsed.toString();
   } catch {
-    return '(unparseable REDIS_URL)';
+    return '(unparseable URL)';
   }
 }
+export const redactRedisUrl = redactUrl;
 
 export async function connectTestRedis(
   name = testFileName(),
@@ -100,7 +101,8 @@ export async function connectTestRedis(
   };
 }
 
-function testFileName(): string {
+/** The running Jest test file's name, for prefixes and database names. */
+export function testFileName(): string {
   const path = (
     globalThis as { expect?: { getState?: () => { testPath?: string } } }
   ).expect?.getState?.().testPath;

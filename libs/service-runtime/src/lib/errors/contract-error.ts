@@ -1,17 +1,17 @@
-import { ErrorCode, ERROR_CODES, statusOf, TicketInvalidReason } from '@admitone/auth-contracts';
+import { ErrorCode, ERROR_CODES, statusOf, ErrorReason } from '@admitone/auth-contracts';
 
 /**
  * The one error type a request handler throws. It carries a code from the
  * contract; the filter turns it into the contract's status and body.
  */
 export class ContractError extends Error {
-  readonly reason?: TicketInvalidReason;
+  readonly reason?: ErrorReason;
   readonly retryAfterSeconds?: number;
 
   constructor(
     readonly code: ErrorCode,
     message: string = ERROR_CODES[code].message,
-    details: { reason?: TicketInvalidReason; retryAfterSeconds?: number } = {},
+    details: { reason?: ErrorReason; retryAfterSeconds?: number } = {},
   ) {
     super(message);
     this.name = 'ContractError';
