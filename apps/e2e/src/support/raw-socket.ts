@@ -99,42 +99,60 @@ export function serverClosed(socket: Socket, timeoutMs = 30_000, probeEveryMs = 
   });
 }
 
-/** How many TCP sockets process `pid` holds open (from /proc; Linux only). */
-export function openSocketCount(pid: number): number {
-  let sockets = 0;
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      if (readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith('socket:')) sockets++;
-    } catch {
-      // The descriptor was closed between the listing and the read: not open.
-    }
-  }
-  return sockets;
+interface TcpEntry {
+  local: string;
+  remote: string;
+  /** Kernel state in hex: 0A is LISTEN. */
+  state: string;
+  inode: string;
 }
 
-/**
- * Whether process `pid` still holds the server side of the TCP connection
- * whose client end is `clientPort` on 127.0.0.1 (what `ss -tp` shows).
- */
-export function holdsConnection(pid: number, serverPort: number, clientPort: number): boolean {
-  const hex = (p: number) => p.toString(16).toUpperCase().padStart(4, '0');
-  const local = `0100007F:${hex(serverPort)}`;
-  const remote = `0100007F:${hex(clientPort)}`;
-  const inodes = readFileSync('/proc/net/tcp', 'utf8')
+/** IPv4 TCP sockets of this network namespace, from /proc/net/tcp (Linux only). */
+function tcpEntries(): TcpEntry[] {
+  return readFileSync('/proc/net/tcp', 'utf8')
     .split('\n')
     .slice(1)
     .map((line) => line.trim().split(/\s+/))
-    .filter((f) => f[1] === local && f[2] === remote)
-    .map((f) => f[9]);
-  if (!inodes.length) return false;
+    .filter((f) => f.length > 9)
+    .map((f) => ({ local: f[1], remote: f[2], state: f[3], inode: f[9] }));
+}
+
+/** Inodes of the sockets process `pid` holds a descriptor for. */
+function socketInodes(pid: number): Set<string> {
   const held = new Set<string>();
   for (const fd of readdirSync(`/proc/${pid}/fd`)) {
     try {
       const link = readlinkSync(`/proc/${pid}/fd/${fd}`);
       if (link.startsWith('socket:[')) held.add(link.slice(8, -1));
     } catch {
-      // Closed meanwhile.
+      // The descriptor was closed between the listing and the read: not held.
     }
   }
-  return inodes.some((inode) => inode !== '0' && held.has(inode));
+  return held;
+}
+
+const loopback = (port: number) => `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+
+/**
+ * Whether process `pid` still holds the server side of the TCP connection
+ * whose client end is `clientPort` on 127.0.0.1 (what `ss -tp` shows).
+ */
+export function holdsConnection(pid: number, serverPort: number, clientPort: number): boolean {
+  const held = socketInodes(pid);
+  return tcpEntries().some(
+    (e) =>
+      e.local === loopback(serverPort) &&
+      e.remote === loopback(clientPort) &&
+      e.inode !== '0' &&
+      held.has(e.inode),
+  );
+}
+
+/** How many accepted connections on `serverPort` (127.0.0.1) process `pid` still holds. */
+export function heldConnectionCount(pid: number, serverPort: number): number {
+  const held = socketInodes(pid);
+  return tcpEntries().filter(
+    (e) =>
+      e.local === loopback(serverPort) && e.state !== '0A' && e.inode !== '0' && held.has(e.inode),
+  ).length;
 }
