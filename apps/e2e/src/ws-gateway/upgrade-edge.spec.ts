@@ -32,7 +32,8 @@ import {
  * the close-code label takes no client-chosen value. Raw TCP throughout
  * where an HTTP client would normalise the request.
  */
-const CONTRACT_CLOSE_LABELS = [...Object.values(CLOSE_CODES).map((c) => String(c.code)), 'other'];
+/** The contract's close codes, 1005 (a peer's close without a code) and the catch-all. */
+const CLOSE_LABELS = [...Object.values(CLOSE_CODES).map((c) => String(c.code)), '1005', 'other'];
 
 function expectContractRefusal(res: RawResponse, status: number, error: string) {
   expect(res.status).toBe(status);
@@ -166,8 +167,8 @@ describe('the gateway edge', () => {
     const text = await metricsText(gateway);
     const labels = [...text.matchAll(/^ws_closes_total\{[^}]*code="([^"]*)"/gm)].map((m) => m[1]);
     expect(labels.length).toBeGreaterThan(0);
-    for (const label of labels) expect(CONTRACT_CLOSE_LABELS).toContain(label);
-    const outside = codes.filter((c) => !CONTRACT_CLOSE_LABELS.includes(String(c)));
+    for (const label of labels) expect(CLOSE_LABELS).toContain(label);
+    const outside = codes.filter((c) => !CLOSE_LABELS.includes(String(c)));
     expect(metricValue(text, 'ws_closes_total', { code: 'other' })).toBeGreaterThanOrEqual(
       outside.length,
     );

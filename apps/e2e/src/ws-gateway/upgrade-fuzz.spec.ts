@@ -323,7 +323,6 @@ describe('ws-gateway upgrade fuzz over raw TCP', () => {
   }
 
   it(`answers ${RUNS * CONCURRENCY} hostile upgrades within the contract and closes every refused socket`, async () => {
-    // eslint-disable-next-line no-console
     console.log(`upgrade fuzz: fast-check seed ${SEED}, ${RUNS} x ${CONCURRENCY} requests`);
     const before = await metricsText(gateway);
     await fc.assert(

@@ -3,16 +3,20 @@ import { CLOSE_CODES } from '@admitone/agent-events';
 import { Metrics, MetricsModule } from '@admitone/service-runtime';
 import { Gauge } from 'prom-client';
 
-const CONTRACT_CLOSE_CODES = new Set<string>(Object.values(CLOSE_CODES).map((c) => String(c.code)));
+/** 1005 ("no status") is what ws reports when a peer closes without a code, as most do. */
+const NO_STATUS = 1005;
+const KNOWN_CLOSE_CODES = new Set<string>(
+  [...Object.values(CLOSE_CODES).map((c) => c.code), NO_STATUS].map(String),
+);
 
 /**
- * The `code` label of ws_closes_total: a close code of the contract, or
- * `other`. A peer chooses its own close code (any of about 2,000 values), and
- * a label must never be a value a client picks.
+ * The `code` label of ws_closes_total: a close code of the contract (or
+ * 1005), else `other`. A peer chooses its own close code (any of about 2,000
+ * values), and a label must never be a value a client picks.
  */
 export function closeCodeLabel(code: string | number): string {
   const text = String(code);
-  return CONTRACT_CLOSE_CODES.has(text) ? text : 'other';
+  return KNOWN_CLOSE_CODES.has(text) ? text : 'other';
 }
 
 /** Labels are contract codes and close codes: bounded, never a credential. */
