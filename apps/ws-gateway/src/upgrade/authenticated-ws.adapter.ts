@@ -86,13 +86,15 @@ export class AuthenticatedWsAdapter extends WsAdapter {
     this.httpServer.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) =>
       this.onClientError(error, socket),
     );
-    this.httpServer.on('connect', (req: IncomingMessage, socket: Duplex) =>
+    this.httpServer.on('connect', (req: IncomingMessage, socket: Duplex) => {
+      // Node hands the socket over without its error listener, as for an upgrade.
+      socket.on('error', () => socket.destroy());
       this.refuse(
         socket,
         refusal('invalid_request', { message: 'CONNECT is not supported.' }),
         requestIdFrom(req.headers['x-request-id']),
-      ),
-    );
+      );
+    });
     this.server = wss;
     return wss;
   }
