@@ -26,6 +26,7 @@ export async function createGatewayApp(config: GatewayConfig): Promise<INestAppl
       app.get(ConnectionRegistry),
       app.get(GatewayMetrics),
       app.get(GATEWAY_LOGGER),
+      config,
     ),
   );
   // Exit 0 once drained: by default Nest re-raises the signal after the hooks,

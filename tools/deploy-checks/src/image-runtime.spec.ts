@@ -166,7 +166,10 @@ describe('the built apps, run as their images with the production overlay', () =
         PORT: String(ports[app]),
         REDIS_PREFIX: redis.prefix,
         ...(app === 'ws-gateway'
-          ? { AUTH_SERVICE_URL: `http://127.0.0.1:${ports['auth-service']}` }
+          ? {
+              AUTH_SERVICE_URL: `http://127.0.0.1:${ports['auth-service']}`,
+              AUTH_SERVICE_ALLOW_HTTP: 'true',
+            }
           : {}),
       });
     }
@@ -364,13 +367,14 @@ describe('the built apps refuse to start in production on insecure settings', ()
       'ws-gateway, unconfigured',
       'ws-gateway',
       () => ({}),
-      ['ALLOWED_ORIGINS', 'EXCHANGE_CLIENT_KEY', 'REDIS_URL'],
+      // The default AUTH_SERVICE_URL is plain http.
+      ['ALLOWED_ORIGINS', 'AUTH_SERVICE_URL', 'EXCHANGE_CLIENT_KEY', 'REDIS_URL'],
     ],
     [
       'ws-gateway, insecure values',
       'ws-gateway',
       () => ({ REDIS_URL: redis.url, ALLOWED_ORIGINS: '*', EXCHANGE_CLIENT_KEY: weakKey }),
-      ['ALLOWED_ORIGINS', 'EXCHANGE_CLIENT_KEY'],
+      ['ALLOWED_ORIGINS', 'AUTH_SERVICE_URL', 'EXCHANGE_CLIENT_KEY'],
     ],
     ['agent-worker, unconfigured', 'agent-worker', () => ({}), ['REDIS_URL']],
   ];

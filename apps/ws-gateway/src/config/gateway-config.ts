@@ -34,6 +34,15 @@ export const GatewayConfigSchema = z
     /** Proxy hops in front of the gateway whose X-Forwarded-For is trusted. */
     TRUST_PROXY_HOPS: int(0, 0, 10),
     AUTH_SERVICE_URL: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8081'),
+    /**
+     * `true` lets production reach auth-service over plain http, which carries
+     * tickets and the service key in clear: only where the hop is private or
+     * TLS is added outside the process (in-cluster network, a mesh sidecar).
+     */
+    AUTH_SERVICE_ALLOW_HTTP: z
+      .enum(['true', 'false'])
+      .default('false')
+      .transform((v) => v === 'true'),
     EXCHANGE_CLIENT_KEY: z.string().min(1).default(DEVELOPMENT_EXCHANGE_CLIENT_KEY),
     EXCHANGE_TIMEOUT_MS: int(2000, 50, 30_000),
     WS_PATH: z
@@ -43,6 +52,10 @@ export const GatewayConfigSchema = z
     UPGRADE_RATE_LIMIT: rateLimitSchema('60/60s'),
     MESSAGE_RATE_LIMIT: rateLimitSchema('30/10s'),
     MAX_CONNECTIONS_PER_USER: int(10, 1, 10_000),
+    /** Upgrades being checked (before their 101 or refusal) at once; more get 503 `unavailable`. */
+    MAX_PENDING_UPGRADES: int(1000, 1, 100_000),
+    /** A refused upgrade's socket is destroyed this long after its answer if the client keeps it open. */
+    REFUSED_SOCKET_GRACE_MS: int(1000, 10, 10_000),
     /**
      * A client whose unread bytes pass this is closed with 1013 at once; past a
      * quarter of it, agent events are held back until it reads (contract 4.3).
@@ -75,6 +88,18 @@ export const GatewayConfigSchema = z
         code: 'custom',
         path: ['EXCHANGE_CLIENT_KEY'],
         message: 'must be set to a key of at least 32 characters in production',
+      });
+    }
+    if (
+      c.NODE_ENV === 'production' &&
+      new URL(c.AUTH_SERVICE_URL).protocol === 'http:' &&
+      !c.AUTH_SERVICE_ALLOW_HTTP
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['AUTH_SERVICE_URL'],
+        message:
+          'must be https in production (it carries tickets and the service key); set AUTH_SERVICE_ALLOW_HTTP=true only for a private hop',
       });
     }
   });

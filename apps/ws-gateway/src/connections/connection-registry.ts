@@ -8,12 +8,26 @@ import { Connection } from './connection';
 
 export const GATEWAY_LOGGER = Symbol('GATEWAY_LOGGER');
 
+/**
+ * One place under MAX_CONNECTIONS_PER_USER, taken when the guard decides and
+ * held until the connection opens (which consumes it) or the upgrade fails
+ * (which releases it). Counting and taking happen in one synchronous step, so
+ * a burst of concurrent upgrades cannot pass the cap between decision and 101.
+ */
+export interface ConnectionSlot {
+  readonly userId: string;
+  /** Gives the place back; a no-op once released or consumed. */
+  release(): void;
+}
+
 /** Every live connection on this replica, by socket, user and session. */
 @Injectable()
 export class ConnectionRegistry implements OnModuleInit, OnModuleDestroy {
   private readonly bySocket = new Map<WebSocket, Connection>();
   private readonly byUser = new Map<string, Set<Connection>>();
   private readonly bySession = new Map<string, Set<Connection>>();
+  /** Slots taken by upgrades that are between the guard's decision and open(). */
+  private readonly reserved = new Map<string, number>();
   private heartbeat?: NodeJS.Timeout;
   private readonly openListeners: ((c: Connection) => void)[] = [];
   private readonly closeListeners: ((c: Connection) => void)[] = [];
@@ -45,7 +59,28 @@ export class ConnectionRegistry implements OnModuleInit, OnModuleDestroy {
     clearInterval(this.heartbeat);
   }
 
+  /** Takes a place for one more connection of the user, or nothing when the user is at the cap. */
+  reserveSlot(userId: string): ConnectionSlot | undefined {
+    const reserved = this.reserved.get(userId) ?? 0;
+    if (this.countForUser(userId) + reserved >= this.config.MAX_CONNECTIONS_PER_USER)
+      return undefined;
+    this.reserved.set(userId, reserved + 1);
+    let held = true;
+    return {
+      userId,
+      release: () => {
+        if (!held) return;
+        held = false;
+        const left = (this.reserved.get(userId) ?? 1) - 1;
+        if (left > 0) this.reserved.set(userId, left);
+        else this.reserved.delete(userId);
+      },
+    };
+  }
+
   open(ws: WebSocket, context: UpgradeContext): Connection {
+    // The slot becomes the connection in the same synchronous step.
+    context.slot.release();
     const logger = this.logger.child({
       connection_id: context.connection_id,
       user_id: context.user.id,
@@ -74,6 +109,7 @@ export class ConnectionRegistry implements OnModuleInit, OnModuleDestroy {
     add(this.bySession, connection.sessionId, connection);
   }
 
+  /** Open connections of the user (slots still being upgraded are not counted). */
   countForUser(userId: string): number {
     return this.byUser.get(userId)?.size ?? 0;
   }

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { INestApplication } from '@nestjs/common';
 import { MessageMappingProperties } from '@nestjs/websockets';
@@ -8,11 +9,12 @@ import { pathOnly, requestIdFrom } from '@admitone/service-runtime';
 import type { Logger } from 'pino';
 import { Observable } from 'rxjs';
 import { RawData, WebSocket, WebSocketServer } from 'ws';
+import type { GatewayConfig } from '../config/gateway-config';
 import { ConnectionRegistry } from '../connections/connection-registry';
 import { GatewayMetrics } from '../metrics/gateway-metrics';
 import { selectSubprotocol } from './subprotocol';
 import { UpgradeContext, UpgradeGuard } from './upgrade-guard';
-import { refusal, writeRefusal } from './upgrade-refusal';
+import { parserRefusal, Refusal, refusal, writeRefusal } from './upgrade-refusal';
 
 const UPGRADE_CONTEXT = Symbol('admitone.upgradeContext');
 
@@ -31,6 +33,14 @@ export function takeUpgradeContext(req: IncomingMessage): UpgradeContext | undef
  * the ticket. Every refusal is an HTTP status with the contract's JSON body.
  * Inbound frames go through the connection's checks before reaching the
  * gateway's @SubscribeMessage handlers, keyed by the message `type`.
+ *
+ * The edge of the HTTP server is answered here too, so that no request on
+ * this port gets an answer outside the contract: what Node's parser rejects
+ * (`clientError`) and `CONNECT` get the JSON body, upgrades being checked at
+ * once are bounded by MAX_PENDING_UPGRADES, and every refused socket is
+ * destroyed after REFUSED_SOCKET_GRACE_MS at the latest. A pending upgrade
+ * lasts at most the rate limiter's Redis command timeout plus
+ * EXCHANGE_TIMEOUT_MS; both are enforced where the calls are made.
  */
 export class AuthenticatedWsAdapter extends WsAdapter {
   constructor(
@@ -39,11 +49,17 @@ export class AuthenticatedWsAdapter extends WsAdapter {
     private readonly registry: ConnectionRegistry,
     private readonly metrics: GatewayMetrics,
     private readonly log: Logger,
+    private readonly config: Pick<
+      GatewayConfig,
+      'MAX_PENDING_UPGRADES' | 'REFUSED_SOCKET_GRACE_MS'
+    >,
   ) {
     super(app);
   }
 
   private server?: WebSocketServer;
+  /** Upgrades between the `upgrade` event and their 101 or refusal. */
+  private pending = 0;
 
   /**
    * Nest calls this once per @WebSocketGateway class; there is one endpoint,
@@ -67,6 +83,18 @@ export class AuthenticatedWsAdapter extends WsAdapter {
     this.httpServer.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
       this.onUpgrade(wss, req, socket, head),
     );
+    this.httpServer.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) =>
+      this.onClientError(error, socket),
+    );
+    this.httpServer.on('connect', (req: IncomingMessage, socket: Duplex) => {
+      // Node hands the socket over without its error listener, as for an upgrade.
+      socket.on('error', () => socket.destroy());
+      this.refuse(
+        socket,
+        refusal('invalid_request', { message: 'CONNECT is not supported.' }),
+        requestIdFrom(req.headers['x-request-id']),
+      );
+    });
     this.server = wss;
     return wss;
   }
@@ -79,6 +107,20 @@ export class AuthenticatedWsAdapter extends WsAdapter {
   ): void {
     socket.on('error', () => socket.destroy());
     const requestId = requestIdFrom(req.headers['x-request-id']);
+    if (this.pending >= this.config.MAX_PENDING_UPGRADES) {
+      this.metrics.upgrades.inc({ result: 'unavailable', reason: 'pending_upgrades' });
+      this.refuse(
+        socket,
+        refusal('unavailable', {
+          message: 'Too many upgrades in progress; retry.',
+          retryAfterSeconds: 1,
+        }),
+        requestId,
+      );
+      return;
+    }
+    this.pending++;
+    this.metrics.pendingUpgrades.set(this.pending);
     const log = this.log.child({
       request_id: requestId,
       path: pathOnly(req.url),
@@ -86,6 +128,7 @@ export class AuthenticatedWsAdapter extends WsAdapter {
     });
     this.guard
       .check(req, requestId)
+      .finally(() => this.metrics.pendingUpgrades.set(--this.pending))
       .then((decision) => {
         if (!decision.ok) {
           const { code, reason } = decision.refusal;
@@ -94,15 +137,19 @@ export class AuthenticatedWsAdapter extends WsAdapter {
             { result: code, reason },
             'upgrade refused',
           );
-          writeRefusal(socket, decision.refusal, requestId);
+          this.refuse(socket, decision.refusal, requestId);
           return;
         }
+        const { slot } = decision.context;
         if (socket.destroyed || !socket.writable) {
+          slot.release();
           this.metrics.upgrades.inc({ result: 'client_gone', reason: '' });
           log.info({ user_id: decision.context.user.id }, 'client left during the exchange');
           socket.destroy();
           return;
         }
+        // ws may still abort the handshake without calling back: the slot then goes with the socket.
+        socket.once('close', slot.release);
         Object.assign(req, { [UPGRADE_CONTEXT]: decision.context, admitoneRequestId: requestId });
         wss.handleUpgrade(req, socket, head, (ws) => {
           this.metrics.upgrades.inc({ result: 'accepted', reason: '' });
@@ -124,8 +171,28 @@ export class AuthenticatedWsAdapter extends WsAdapter {
           { err: error instanceof Error ? error.message : String(error) },
           'upgrade failed',
         );
-        writeRefusal(socket, refusal('internal_error'), requestId);
+        this.refuse(socket, refusal('internal_error'), requestId);
       });
+  }
+
+  private refuse(socket: Duplex, refused: Refusal, requestId: string): void {
+    writeRefusal(socket, refused, requestId, this.config.REFUSED_SOCKET_GRACE_MS);
+  }
+
+  /**
+   * Node's parser rejected the bytes (a bad method, version or header, or
+   * headers over the size limit): answer with the contract's body instead
+   * of Node's bare status line, unless a response is already under way.
+   */
+  private onClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+    const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (error.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    const refused = parserRefusal(error.code);
+    this.log.debug({ err_code: error.code, result: refused.code }, 'unparseable request');
+    this.refuse(socket, refused, requestIdFrom(undefined));
   }
 
   /** Sockets are tracked by ConnectionRegistry (and drained by DrainService), not by ws. */

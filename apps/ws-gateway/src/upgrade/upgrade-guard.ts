@@ -4,7 +4,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { User } from '@admitone/auth-contracts';
 import { normalizeOrigin, RateLimiter, Readiness } from '@admitone/service-runtime';
 import { GATEWAY_CONFIG, GatewayConfig } from '../config/gateway-config';
-import { ConnectionRegistry } from '../connections/connection-registry';
+import { ConnectionRegistry, ConnectionSlot } from '../connections/connection-registry';
 import { AuthServiceClient } from '../auth-service/auth-service.client';
 import { clientAddress } from './client-address';
 import { parseSubprotocolOffer } from './subprotocol';
@@ -23,6 +23,8 @@ export interface UpgradeContext {
   session_id: string;
   /** Milliseconds since the epoch. */
   auth_expires_at: number;
+  /** The user's place under MAX_CONNECTIONS_PER_USER; open() consumes it, a failed upgrade releases it. */
+  slot: ConnectionSlot;
 }
 
 export type UpgradeDecision =
@@ -36,6 +38,10 @@ const WS_KEY = /^[+/0-9A-Za-z]{22}==$/;
  * "client authentication in the upgrade event" and Phoenix's connect/3).
  * The checks run cheapest first, each answering a refusal of contract
  * section 3, so a bad request never burns a ticket or an exchange call.
+ * The one exception is the per-address rate, which runs right after the
+ * draining check: every attempt counts against it, refused or not, so a
+ * client cannot make unbounded cheap refusals (a 401 costs a descriptor and
+ * a response too).
  */
 @Injectable()
 export class UpgradeGuard {
@@ -59,62 +65,7 @@ export class UpgradeGuard {
         }),
       );
 
-    // 2. Path.
-    let url: URL;
-    try {
-      url = new URL(req.url ?? '/', 'http://gateway.invalid');
-    } catch {
-      return refuse(refusal('invalid_request', { message: 'Malformed request target.' }));
-    }
-    if (url.pathname !== this.config.WS_PATH)
-      return refuse(
-        refusal('not_found', { message: `WebSocket endpoint is ${this.config.WS_PATH}.` }),
-      );
-
-    // 3. A well-formed RFC 6455 opening handshake.
-    const h = req.headers;
-    if (
-      req.method !== 'GET' ||
-      (h.upgrade ?? '').toLowerCase() !== 'websocket' ||
-      h['sec-websocket-version'] !== '13' ||
-      !WS_KEY.test(h['sec-websocket-key'] ?? '')
-    ) {
-      return refuse(refusal('invalid_request', { message: 'Bad WebSocket upgrade headers.' }));
-    }
-
-    // 4. Origin, when present, must be allowed.
-    let origin: string | undefined;
-    if (h.origin !== undefined) {
-      try {
-        origin = normalizeOrigin(h.origin);
-      } catch {
-        origin = undefined;
-      }
-      const allowed = this.config.ALLOWED_ORIGINS;
-      if (!allowed.includes('*') && (!origin || !allowed.includes(origin)))
-        return refuse(refusal('origin_forbidden'));
-      origin ??= h.origin;
-    }
-
-    // 5. Subprotocol offer: none at all is fine; an offer must include agent.v1.
-    const offer = parseSubprotocolOffer(h['sec-websocket-protocol']);
-    if (offer.kind === 'invalid')
-      return refuse(refusal('invalid_request', { message: 'Malformed Sec-WebSocket-Protocol.' }));
-    if (offer.kind === 'offered' && !offer.hasAgent)
-      return refuse(refusal('unsupported_subprotocol'));
-
-    // 6. Exactly one ticket, well formed.
-    const presented = presentTicket(
-      url.searchParams,
-      offer.kind === 'offered' ? offer.tickets : [],
-    );
-    if (presented.kind === 'missing') return refuse(refusal('ticket_required'));
-    if (presented.kind === 'ambiguous')
-      return refuse(refusal('invalid_request', { message: 'Present exactly one ticket.' }));
-    if (presented.kind === 'malformed')
-      return refuse(refusal('invalid_request', { message: 'Malformed ticket.' }));
-
-    // 7. Per-client upgrade rate.
+    // 2. Per-client upgrade rate: every attempt counts, refused or not.
     const address = clientAddress(req, this.config.TRUST_PROXY_HOPS);
     let decision;
     try {
@@ -129,6 +80,61 @@ export class UpgradeGuard {
     }
     if (!decision.allowed)
       return refuse(refusal('rate_limited', { retryAfterSeconds: decision.retryAfterSeconds }));
+
+    // 3. Path.
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://gateway.invalid');
+    } catch {
+      return refuse(refusal('invalid_request', { message: 'Malformed request target.' }));
+    }
+    if (url.pathname !== this.config.WS_PATH)
+      return refuse(
+        refusal('not_found', { message: `WebSocket endpoint is ${this.config.WS_PATH}.` }),
+      );
+
+    // 4. A well-formed RFC 6455 opening handshake.
+    const h = req.headers;
+    if (
+      req.method !== 'GET' ||
+      (h.upgrade ?? '').toLowerCase() !== 'websocket' ||
+      h['sec-websocket-version'] !== '13' ||
+      !WS_KEY.test(h['sec-websocket-key'] ?? '')
+    ) {
+      return refuse(refusal('invalid_request', { message: 'Bad WebSocket upgrade headers.' }));
+    }
+
+    // 5. Origin, when present, must be allowed.
+    let origin: string | undefined;
+    if (h.origin !== undefined) {
+      try {
+        origin = normalizeOrigin(h.origin);
+      } catch {
+        origin = undefined;
+      }
+      const allowed = this.config.ALLOWED_ORIGINS;
+      if (!allowed.includes('*') && (!origin || !allowed.includes(origin)))
+        return refuse(refusal('origin_forbidden'));
+      origin ??= h.origin;
+    }
+
+    // 6. Subprotocol offer: none at all is fine; an offer must include agent.v1.
+    const offer = parseSubprotocolOffer(h['sec-websocket-protocol']);
+    if (offer.kind === 'invalid')
+      return refuse(refusal('invalid_request', { message: 'Malformed Sec-WebSocket-Protocol.' }));
+    if (offer.kind === 'offered' && !offer.hasAgent)
+      return refuse(refusal('unsupported_subprotocol'));
+
+    // 7. Exactly one ticket, well formed.
+    const presented = presentTicket(
+      url.searchParams,
+      offer.kind === 'offered' ? offer.tickets : [],
+    );
+    if (presented.kind === 'missing') return refuse(refusal('ticket_required'));
+    if (presented.kind === 'ambiguous')
+      return refuse(refusal('invalid_request', { message: 'Present exactly one ticket.' }));
+    if (presented.kind === 'malformed')
+      return refuse(refusal('invalid_request', { message: 'Malformed ticket.' }));
 
     // 8. The exchange: consumes the ticket, exactly once, for a user context.
     const outcome = await this.authService.exchange(presented.ticket, origin, requestId);
@@ -147,9 +153,10 @@ export class UpgradeGuard {
         }),
       );
 
-    // 9. Connections per user on this replica.
+    // 9. Connections per user on this replica: a place is taken now, not counted.
     const { context } = outcome;
-    if (this.connections.countForUser(context.user.id) >= this.config.MAX_CONNECTIONS_PER_USER) {
+    const slot = this.connections.reserveSlot(context.user.id);
+    if (!slot) {
       return refuse(
         refusal('rate_limited', {
           message: 'Too many connections for this user.',
@@ -167,6 +174,7 @@ export class UpgradeGuard {
         user: context.user,
         session_id: context.session_id,
         auth_expires_at: Date.parse(context.auth_expires_at),
+        slot,
       },
     };
   }

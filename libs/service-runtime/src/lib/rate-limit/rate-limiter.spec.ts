@@ -1,5 +1,17 @@
 import { connectTestRedis, TestRedis } from '@admitone/testing';
+import Redis from 'ioredis';
 import { createRateLimiter, RateLimiter } from './rate-limiter';
+
+/**
+ * Races use one Redis connection per contender: on a shared connection the
+ * commands are queued one after another and nothing runs concurrently on the
+ * server, so the atomicity of the limiter would not be tested.
+ */
+async function separateConnections(url: string, n: number): Promise<Redis[]> {
+  const clients = Array.from({ length: n }, () => new Redis(url, { lazyConnect: true }));
+  await Promise.all(clients.map((c) => c.connect()));
+  return clients;
+}
 
 /** One suite, both adapters: they cannot drift apart. */
 describe.each(['memory', 'redis'] as const)('%s rate limiter', (kind) => {
@@ -37,9 +49,25 @@ describe.each(['memory', 'redis'] as const)('%s rate limiter', (kind) => {
   });
 
   it('allows exactly COUNT of many concurrent attempts', async () => {
-    const limiter = make(5);
-    const results = await Promise.all(Array.from({ length: 40 }, () => limiter.consume('burst')));
-    expect(results.filter((r) => r.allowed)).toHaveLength(5);
+    const name = `t${n++}`;
+    const clients = kind === 'redis' ? await separateConnections(redis.url, 8) : [undefined];
+    try {
+      // One limiter per connection, one budget (same name and prefix), as on replicas.
+      const limiters = clients.map((client) =>
+        createRateLimiter({
+          name,
+          spec: { points: 5, durationSeconds: 60 },
+          redis: client,
+          prefix: redis.prefix,
+        }),
+      );
+      const results = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => limiters[i % limiters.length].consume('burst')),
+      );
+      expect(results.filter((r) => r.allowed)).toHaveLength(5);
+    } finally {
+      await Promise.all(clients.map((c) => c?.quit()));
+    }
   });
 
   it('allows again once the window has passed', async () => {
@@ -54,18 +82,20 @@ describe.each(['memory', 'redis'] as const)('%s rate limiter', (kind) => {
 describe('redis rate limiter across instances', () => {
   it('shares one budget between two limiters on the same Redis (two replicas)', async () => {
     const redis = await connectTestRedis();
+    // Each replica has its own connection, so their commands really race on the server.
+    const [clientA, clientB] = await separateConnections(redis.url, 2);
     try {
       const spec = { points: 4, durationSeconds: 60 };
       const a = createRateLimiter({
         name: 'shared',
         spec,
-        redis: redis.client,
+        redis: clientA,
         prefix: redis.prefix,
       });
       const b = createRateLimiter({
         name: 'shared',
         spec,
-        redis: redis.client,
+        redis: clientB,
         prefix: redis.prefix,
       });
       const results = await Promise.all(
@@ -73,6 +103,7 @@ describe('redis rate limiter across instances', () => {
       );
       expect(results.filter((r) => r.allowed)).toHaveLength(4);
     } finally {
+      await Promise.all([clientA.quit(), clientB.quit()]);
       await redis.cleanup();
     }
   });
