@@ -108,9 +108,15 @@ describe('docker/compose.yaml', () => {
       expect(service.security_opt).toContain('no-new-privileges:true');
     });
 
-    it('publishes at most its own port, on loopback only', () => {
-      for (const port of service.ports ?? [])
-        expect(port).toBe(`127.0.0.1:${defaultPort(app)}:${defaultPort(app)}`);
+    // Users call auth-service and the gateway; the worker's port serves only
+    // health and metrics, so it is not published at all.
+    it('publishes its own port on loopback if users call it, and nothing otherwise', () => {
+      const published: Record<AppName, string[] | undefined> = {
+        'auth-service': [`127.0.0.1:${defaultPort(app)}:${defaultPort(app)}`],
+        'ws-gateway': [`127.0.0.1:${defaultPort(app)}:${defaultPort(app)}`],
+        'agent-worker': undefined,
+      };
+      expect(service.ports).toEqual(published[app]);
     });
 
     it('waits for Redis to be healthy before starting', () => {

@@ -262,19 +262,22 @@ describe.each(BUILDS)('kustomize build of %s', (build) => {
         if (isSecretName(name) || name === 'REDIS_URL')
           expect({ name, from: source.from }).toEqual({ name, from: 'secretKeyRef' });
     });
+  });
 
-    it('finds the JWT signing keys file, if it names one, inside a mounted Secret', () => {
-      const path = env().get('JWT_SIGNING_KEYS_FILE')?.value;
-      if (!path) return;
-      const c = container();
-      const pod = (named(objects, 'Deployment', app) as Workload).spec.template.spec;
-      const mount = (c.volumeMounts ?? []).find((m) => path.startsWith(`${m.mountPath}/`));
-      const volume = pod.volumes?.find((v: Volume) => v.name === mount?.name);
-      expect(mount?.readOnly).toBe(true);
-      expect(volume?.secret?.items?.map((i) => i.path)).toContain(
-        path.slice((mount?.mountPath.length ?? 0) + 1),
-      );
-    });
+  it('names a JWT signing keys file for auth-service only, inside a mounted Secret', () => {
+    const naming = APPS.filter((app) =>
+      effectiveEnv(appContainer(objects, app), objects).has('JWT_SIGNING_KEYS_FILE'),
+    );
+    expect(naming).toEqual(['auth-service']);
+    const c = appContainer(objects, 'auth-service');
+    const path = effectiveEnv(c, objects).get('JWT_SIGNING_KEYS_FILE')?.value ?? '';
+    const pod = (named(objects, 'Deployment', 'auth-service') as Workload).spec.template.spec;
+    const mount = (c.volumeMounts ?? []).find((m) => path.startsWith(`${m.mountPath}/`));
+    const volume = pod.volumes?.find((v: Volume) => v.name === mount?.name);
+    expect(mount?.readOnly).toBe(true);
+    expect(volume?.secret?.items?.map((i) => i.path)).toContain(
+      path.slice((mount?.mountPath.length ?? 0) + 1),
+    );
   });
 
   it('documents every Secret and key it references in the runbook', () => {
