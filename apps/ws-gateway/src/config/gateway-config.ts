@@ -55,8 +55,14 @@ export const GatewayConfigSchema = z
     CHAT_ACK_TIMEOUT_MS: int(15_000, 100, 300_000),
     /** In-memory mode only: pacing of the in-process reference agent. */
     AGENT_STEP_DELAY_MS: int(150, 0, 60_000),
+    /** When set, /metrics answers on this port only (404 on PORT). Unset: on PORT. */
+    METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   })
   .superRefine(refuseInsecureProductionDefaults)
+  .superRefine((c, ctx) => {
+    if (c.METRICS_PORT !== undefined && c.METRICS_PORT === c.PORT)
+      ctx.addIssue({ code: 'custom', path: ['METRICS_PORT'], message: 'must differ from PORT' });
+  })
   .superRefine((c, ctx) => {
     if (
       c.NODE_ENV === 'production' &&
