@@ -50,6 +50,19 @@ const builds: Record<string, K8sObject[]> = {
 };
 const BUILDS = Object.keys(builds);
 
+/**
+ * The ports each app keeps off its public one (issue 10 item 7): the
+ * variable that moves routes there, by container port name. The worker's
+ * one port serves only health and metrics and is never exposed publicly.
+ */
+const PRIVATE_PORTS: Record<AppName, Record<string, string>> = {
+  'auth-service': { internal: 'INTERNAL_PORT', metrics: 'METRICS_PORT' },
+  'ws-gateway': { metrics: 'METRICS_PORT' },
+  'agent-worker': {},
+};
+const INGRESS_CONTROLLER = `namespace ${JSON.stringify({ 'kubernetes.io/metadata.name': 'ingress-nginx' })} pods ${JSON.stringify({ 'app.kubernetes.io/name': 'ingress-nginx' })}`;
+const MONITORING = `namespace ${JSON.stringify({ 'kubernetes.io/metadata.name': 'monitoring' })} pods ${JSON.stringify({ 'app.kubernetes.io/name': 'prometheus' })}`;
+
 const appContainer = (objects: K8sObject[], app: AppName): Container => {
   const deployment = named(objects, 'Deployment', app) as Workload;
   const containers = deployment.spec.template.spec.containers;
@@ -235,12 +248,19 @@ describe.each(BUILDS)('kustomize build of %s', (build) => {
     const container = () => appContainer(objects, app);
     const env = () => effectiveEnv(container(), objects);
 
-    it(`listens on the app's default port, named http`, () => {
+    it(`listens on the app's default port, named http, and on each private port its config sets`, () => {
+      const e = env();
+      const side = Object.entries(PRIVATE_PORTS[app]);
+      for (const [, variable] of side) expect(variableNames(app)).toContain(variable);
       expect(container().ports).toEqual([
         { name: 'http', containerPort: defaultPort(app), protocol: 'TCP' },
+        ...side.map(([name, variable]) => ({
+          name,
+          containerPort: Number(e.get(variable)?.value),
+          protocol: 'TCP',
+        })),
       ]);
-      const port = env().get('PORT')?.value;
-      if (port !== undefined) expect(Number(port)).toBe(defaultPort(app));
+      expect(Number(e.get('PORT')?.value ?? defaultPort(app))).toBe(defaultPort(app));
     });
 
     it('probes /health/live for startup and liveness, /health/ready for readiness', () => {
@@ -299,7 +319,7 @@ describe.each(BUILDS)('kustomize build of %s', (build) => {
     expect(pod.terminationGracePeriodSeconds ?? 30).toBeGreaterThan(preStop + drain + 2);
   });
 
-  it('lets only the gateway and the ingress controller reach auth-service, on 8081', () => {
+  it('lets only the gateway (internal port) and the ingress controller (8081) reach auth-service', () => {
     const policies = ofKind<{
       spec: {
         podSelector: LabelSelector;
@@ -329,14 +349,89 @@ describe.each(BUILDS)('kustomize build of %s', (build) => {
           ports: (rule.ports ?? []).map((p) => p.port),
         })),
       );
-    const ingressController = `namespace ${JSON.stringify({ 'kubernetes.io/metadata.name': 'ingress-nginx' })} pods ${JSON.stringify({ 'app.kubernetes.io/name': 'ingress-nginx' })}`;
+    const internalPort = Number(
+      effectiveEnv(appContainer(objects, 'auth-service'), objects).get('INTERNAL_PORT')?.value,
+    );
+    expect(internalPort).not.toBe(8081);
     const expected = [
-      { peer: 'ws-gateway', ports: [8081] },
-      { peer: ingressController, ports: [8081] },
+      { peer: 'ws-gateway', ports: [internalPort] },
+      { peer: INGRESS_CONTROLLER, ports: [8081] },
     ];
     if (build.includes('metrics-scrape'))
       expect(peers.filter((p) => !p.peer.includes('monitoring'))).toEqual(expected);
     else expect(peers).toEqual(expected);
+  });
+
+  it('opens each app port only to its callers: public to the ingress controller, internal to the gateway, metrics to monitoring', () => {
+    const policies = ofKind<{
+      spec: {
+        podSelector: LabelSelector;
+        ingress?: {
+          from?: { podSelector?: LabelSelector; namespaceSelector?: LabelSelector }[];
+          ports?: { port: number | string }[];
+        }[];
+      };
+    }>(objects, 'NetworkPolicy');
+    const openings: string[] = [];
+    for (const app of APPS) {
+      const deployment = named(objects, 'Deployment', app) as Workload;
+      const ports = appContainer(objects, app).ports ?? [];
+      const nameOf = (port: number | string) =>
+        ports.find((p) => p.containerPort === port || p.name === port)?.name ?? `unknown ${port}`;
+      for (const policy of policies.filter((p) =>
+        selects(p.spec.podSelector, deployment.spec.template.metadata.labels),
+      ))
+        for (const rule of policy.spec.ingress ?? []) {
+          // A rule without ports opens every port, the private ones included.
+          expect({ policy: policy.metadata.name, ports: (rule.ports ?? []).length > 0 }).toEqual({
+            policy: policy.metadata.name,
+            ports: true,
+          });
+          for (const peer of rule.from ?? [])
+            for (const port of (rule.ports ?? []).filter(
+              (p) => nameOf(p.port) !== `unknown ${p.port}`,
+            ))
+              openings.push(
+                `${app}:${nameOf(port.port)} <- ${
+                  peer.namespaceSelector
+                    ? `namespace ${JSON.stringify(peer.namespaceSelector.matchLabels)} pods ${JSON.stringify(peer.podSelector?.matchLabels)}`
+                    : podsSelectedBy(objects, peer.podSelector ?? {})
+                        .map((w) => w.metadata.name)
+                        .join(',')
+                }`,
+              );
+        }
+    }
+    const expected = [
+      `auth-service:http <- ${INGRESS_CONTROLLER}`,
+      'auth-service:internal <- ws-gateway',
+      `ws-gateway:http <- ${INGRESS_CONTROLLER}`,
+      ...(build.includes('metrics-scrape')
+        ? [
+            `auth-service:metrics <- ${MONITORING}`,
+            `ws-gateway:metrics <- ${MONITORING}`,
+            `agent-worker:http <- ${MONITORING}`,
+          ]
+        : []),
+    ];
+    expect(openings.sort()).toEqual(expected.sort());
+  });
+
+  it('points the gateway at the internal port of auth-service, through a Service the Ingress does not use', () => {
+    const url = new URL(
+      effectiveEnv(appContainer(objects, 'ws-gateway'), objects).get('AUTH_SERVICE_URL')?.value ??
+        '',
+    );
+    const service = named(objects, 'Service', url.hostname);
+    const ports = (service['spec'] as { ports: { port: number; targetPort: string | number }[] })
+      .ports;
+    expect(ports.map((p) => [p.port, p.targetPort])).toEqual([[Number(url.port), 'internal']]);
+    const backends = ofKind<{
+      spec: { rules: { http: { paths: { backend: { service: { name: string } } }[] } }[] };
+    }>(objects, 'Ingress').flatMap((i) =>
+      i.spec.rules.flatMap((r) => r.http.paths.map((p) => p.backend.service.name)),
+    );
+    expect(backends).not.toContain(url.hostname);
   });
 
   it('lets only the three services reach Redis', () => {
@@ -387,14 +482,19 @@ describe.each(BUILDS)('kustomize build of %s', (build) => {
           routes.push(`${path.path} -> ${path.backend.service.name}`);
           expect(path.path).not.toMatch(/^\/?$|^\/(internal|metrics|health|docs)/);
           const service = named(objects, 'Service', path.backend.service.name);
-          const ports = (service['spec'] as { ports: { name: string; port: number }[] }).ports;
+          const ports = (
+            service['spec'] as { ports: { name: string; port: number; targetPort: string }[] }
+          ).ports;
+          // Only ever the public container port: never internal or metrics.
           expect(
-            ports.some(
-              (p) =>
-                p.name === path.backend.service.port.name ||
-                p.port === path.backend.service.port.number,
-            ),
-          ).toBe(true);
+            ports
+              .filter(
+                (p) =>
+                  p.name === path.backend.service.port.name ||
+                  p.port === path.backend.service.port.number,
+              )
+              .map((p) => p.targetPort),
+          ).toEqual(['http']);
           if (path.backend.service.name === 'ws-gateway') {
             const a = ingress.metadata.annotations ?? {};
             expect(
