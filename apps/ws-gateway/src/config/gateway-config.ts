@@ -34,6 +34,10 @@ export const GatewayConfigSchema = z
     /** Proxy hops in front of the gateway whose X-Forwarded-For is trusted. */
     TRUST_PROXY_HOPS: int(0, 0, 10),
     AUTH_SERVICE_URL: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8081'),
+    /** Cloud Run IAM: calls to auth-service carry an ID token for this audience (its URL). */
+    AUTH_SERVICE_AUDIENCE: z.url({ protocol: /^https$/ }).optional(),
+    /** The metadata server that issues those ID tokens. */
+    GCE_METADATA_HOST: z.string().min(1).default('metadata.google.internal'),
     EXCHANGE_CLIENT_KEY: z.string().min(1).default(DEVELOPMENT_EXCHANGE_CLIENT_KEY),
     EXCHANGE_TIMEOUT_MS: int(2000, 50, 30_000),
     WS_PATH: z
