@@ -613,26 +613,147 @@ interface KnativeService {
 /** Cloud Run sends SIGKILL this long after SIGTERM (not configurable). */
 const CLOUD_RUN_GRACE_SECONDS = 10;
 
-describe.each(APPS)('k8s/cloudrun/%s.yaml', (app) => {
-  const file = `k8s/cloudrun/${app}.yaml`;
-  const docs = parseYamlDocuments(readText(file), file) as KnativeService[];
+/**
+ * Each Cloud Run service, by file, and the app its image runs. auth-service
+ * runs twice: the public API, and the internal one the gateways call.
+ */
+const CLOUD_RUN: [string, AppName][] = [
+  ['auth-service', 'auth-service'],
+  ['auth-service-internal', 'auth-service'],
+  ['ws-gateway', 'ws-gateway'],
+  ['agent-worker', 'agent-worker'],
+];
+const cloudRun = (name: string) => {
+  const file = `k8s/cloudrun/${name}.yaml`;
+  return parseYamlDocuments(readText(file), file) as KnativeService[];
+};
+/** The Managed Service for Prometheus sidecar: scrapes METRICS_PORT on localhost. */
+const COLLECTOR = 'collector';
+const RUN_MONITORING_SECRET = 'admitone-run-monitoring';
+
+describe('k8s/cloudrun', () => {
+  it('has a check for every Cloud Run service file', () => {
+    expect(
+      filesUnder('k8s/cloudrun')
+        .filter((f) => !f.endsWith('run-monitoring.yaml'))
+        .map((f) => posix.basename(f, '.yaml'))
+        .sort(),
+    ).toEqual(CLOUD_RUN.map(([name]) => name).sort());
+  });
+
+  /**
+   * Issue 10 item 7. Cloud Run routes one port per service. A service that
+   * answers /internal/* or /metrics (or /docs) on that port must be
+   * internal-only; a public one (ingress all) must have moved them to ports
+   * Cloud Run never routes (INTERNAL_PORT, METRICS_PORT).
+   */
+  it('keeps /internal, /metrics and /docs off the port of every public service', () => {
+    const exposure = CLOUD_RUN.map(([name, app]) => {
+      const service = cloudRun(name)[0];
+      const c = service.spec.template.spec.containers[0];
+      const env = new Map((c.env ?? []).map((e) => [e.name, e.value]));
+      const routed = c.ports?.[0]?.containerPort;
+      const offPort = (variable: string) =>
+        env.get(variable) !== undefined && Number(env.get(variable)) !== routed;
+      const onRoutedPort = [
+        ...(app === 'auth-service' && !offPort('INTERNAL_PORT') ? ['/internal'] : []),
+        ...(app === 'agent-worker' || !offPort('METRICS_PORT') ? ['/metrics'] : []),
+        ...(app === 'auth-service' && !offPort('METRICS_PORT') ? ['/docs'] : []),
+      ];
+      const ingress = service.metadata.annotations?.['run.googleapis.com/ingress'];
+      const iamDisabled =
+        service.metadata.annotations?.['run.googleapis.com/invoker-iam-disabled'] ??
+        service.spec.template.metadata.annotations?.['run.googleapis.com/invoker-iam-disabled'];
+      expect({ name, iamDisabled }).toEqual({ name, iamDisabled: undefined });
+      if (onRoutedPort.length > 0) expect({ name, ingress }).toEqual({ name, ingress: 'internal' });
+      return { name, ingress, onRoutedPort };
+    });
+    expect(exposure).toEqual([
+      { name: 'auth-service', ingress: 'all', onRoutedPort: [] },
+      { name: 'auth-service-internal', ingress: 'internal', onRoutedPort: ['/internal'] },
+      { name: 'ws-gateway', ingress: 'all', onRoutedPort: [] },
+      { name: 'agent-worker', ingress: 'internal', onRoutedPort: ['/metrics'] },
+    ]);
+  });
+
+  it('has the gateway call the internal auth-service over the VPC, with an ID token for its URL', () => {
+    const gateway = cloudRun('ws-gateway')[0];
+    const env = new Map(
+      (gateway.spec.template.spec.containers[0].env ?? []).map((e) => [e.name, e.value]),
+    );
+    const url = new URL(env.get('AUTH_SERVICE_URL') ?? '');
+    expect(url.protocol).toBe('https:');
+    expect(url.hostname).toMatch(/^auth-service-internal-[a-z0-9_]+\.[a-z0-9_-]+\.run\.app$/);
+    expect(env.get('AUTH_SERVICE_AUDIENCE')).toBe(env.get('AUTH_SERVICE_URL'));
+    // Only requests that leave through the VPC count as internal.
+    expect(
+      gateway.spec.template.metadata.annotations?.['run.googleapis.com/vpc-access-egress'],
+    ).toBe('all-traffic');
+    expect(
+      cloudRun('auth-service-internal')[0].metadata.annotations?.['run.googleapis.com/ingress'],
+    ).toBe('internal');
+  });
+
+  it('scrapes each METRICS_PORT through the Prometheus sidecar, on localhost', () => {
+    const [monitoring] = parseYamlDocuments(
+      readText('k8s/cloudrun/run-monitoring.yaml'),
+      'run-monitoring.yaml',
+    ) as { kind: string; spec: { endpoints: { port: number; path: string }[] } }[];
+    expect(monitoring.kind).toBe('RunMonitoring');
+    const scraped: string[] = [];
+    for (const [name, app] of CLOUD_RUN) {
+      const template = cloudRun(name)[0].spec.template;
+      const [main, ...sidecars] = template.spec.containers;
+      const port = (main.env ?? []).find((e) => e.name === 'METRICS_PORT')?.value;
+      if (app === 'agent-worker') {
+        expect({ name, port, sidecars: sidecars.length }).toEqual({
+          name,
+          port: undefined,
+          sidecars: 0,
+        });
+        continue;
+      }
+      expect(sidecars.map((c) => c.name)).toEqual([COLLECTOR]);
+      expect(sidecars[0].ports).toBeUndefined();
+      const mount = sidecars[0].volumeMounts?.[0];
+      expect(mount?.mountPath).toBe('/etc/rungmp');
+      const volume = template.spec.volumes?.find((v) => v.name === mount?.name);
+      expect(volume?.secret?.secretName).toBe(RUN_MONITORING_SECRET);
+      expect(volume?.secret?.items?.map((i) => i.path)).toEqual(['config.yaml']);
+      expect(
+        JSON.parse(
+          template.metadata.annotations?.['run.googleapis.com/container-dependencies'] ?? '{}',
+        ),
+      ).toEqual({ [COLLECTOR]: [app] });
+      if (monitoring.spec.endpoints.some((e) => e.port === Number(port) && e.path === '/metrics'))
+        scraped.push(name);
+    }
+    expect(scraped).toEqual(['auth-service', 'auth-service-internal', 'ws-gateway']);
+  });
+});
+
+describe.each(CLOUD_RUN)('k8s/cloudrun/%s.yaml', (name, app) => {
+  const docs = cloudRun(name);
   const service = docs[0];
   const template = service.spec.template;
   const container = template.spec.containers[0];
   const env = new Map((container.env ?? []).map((e) => [e.name, e]));
   const annotations = template.metadata.annotations ?? {};
 
-  it('is one Knative serving.knative.dev/v1 Service named after the app', () => {
+  it('is one Knative serving.knative.dev/v1 Service named after its file, running the app first', () => {
     expect(docs).toHaveLength(1);
     expect(service.apiVersion).toBe('serving.knative.dev/v1');
     expect(service.kind).toBe('Service');
-    expect(service.metadata.name).toBe(app);
-    expect(template.spec.containers).toHaveLength(1);
+    expect(service.metadata.name).toBe(name);
+    expect(container.name).toBe(app);
+    expect(template.spec.containers.slice(1).map((c) => c.name)).toEqual(
+      app === 'agent-worker' ? [] : [COLLECTOR],
+    );
     expect(service.spec.traffic?.reduce((sum, t) => sum + t.percent, 0) ?? 100).toBe(100);
   });
 
-  it('has a valid container spec (as core/v1 Container) and volumes', () => {
-    expect(containerProblems(container)).toEqual([]);
+  it('has valid container specs (as core/v1 Container) and volumes', () => {
+    for (const c of template.spec.containers) expect(containerProblems(c)).toEqual([]);
     for (const v of template.spec.volumes ?? []) expect(volumeProblems(v)).toEqual([]);
   });
 
@@ -644,8 +765,12 @@ describe.each(APPS)('k8s/cloudrun/%s.yaml', (app) => {
       expect({ key, type: typeof value }).toEqual({ key, type: 'string' });
   });
 
-  it('pins the image', () => {
-    expect(isPinnedImage(container.image)).toBe(true);
+  it('pins every image', () => {
+    for (const c of template.spec.containers)
+      expect({ image: c.image, pinned: isPinnedImage(c.image) }).toEqual({
+        image: c.image,
+        pinned: true,
+      });
   });
 
   it(`listens on the app's default port, which Cloud Run passes as PORT`, () => {
