@@ -132,11 +132,11 @@ describe('docker/compose.yaml', () => {
     expect(seconds(gateway.stop_grace_period ?? '10s')).toBeGreaterThan(drain + 2);
   });
 
-  it('points the gateway at the auth-service of the stack, which it waits for', () => {
+  it('points the gateway at the internal port of the auth-service of the stack, which it waits for', () => {
     const gateway = compose.services['ws-gateway'];
-    expect(gateway.environment?.['AUTH_SERVICE_URL']).toBe(
-      `http://auth-service:${defaultPort('auth-service')}`,
-    );
+    const internalPort = compose.services['auth-service'].environment?.['INTERNAL_PORT'];
+    expect(Number(internalPort)).not.toBe(defaultPort('auth-service'));
+    expect(gateway.environment?.['AUTH_SERVICE_URL']).toBe(`http://auth-service:${internalPort}`);
     expect(gateway.depends_on?.['auth-service']).toEqual({ condition: 'service_healthy' });
   });
 
