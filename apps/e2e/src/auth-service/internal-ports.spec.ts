@@ -115,7 +115,9 @@ describe('internal and metrics ports', () => {
 
   it('lets the gateway exchange tickets through INTERNAL_PORT, and serves its /metrics only on METRICS_PORT', async () => {
     const session = await loginAs(stack.auth.url, USERS[2]);
-    const socket = await open(wsUrl(gateway.url, `?ticket=${await session.ticket()}`), ['agent.v1']);
+    const socket = await open(wsUrl(gateway.url, `?ticket=${await session.ticket()}`), [
+      'agent.v1',
+    ]);
     try {
       expectNotFound(await getJson(`${gateway.url}/metrics`));
       const metrics = await getJson(`${gatewayMetricsUrl}/metrics`);
