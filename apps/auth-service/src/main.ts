@@ -1,4 +1,10 @@
-import { ConfigError, createLogger, loadConfig } from '@admitone/service-runtime';
+import {
+  ConfigError,
+  createLogger,
+  listenSplit,
+  loadConfig,
+  SideListener,
+} from '@admitone/service-runtime';
 import { AuthConfig, AuthConfigSchema } from './config/auth-config';
 import { createAuthApp } from './bootstrap';
 
@@ -16,8 +22,21 @@ async function main(): Promise<void> {
   const logger = createLogger('auth-service', config.LOG_LEVEL);
   if (!config.REDIS_URL) logger.warn('REDIS_URL is unset: in-memory stores, one instance only');
   const app = await createAuthApp(config);
-  await app.listen(config.PORT, config.HOST);
-  logger.info({ url: await app.getUrl(), node_env: config.NODE_ENV }, 'auth-service listening');
+  // Ports, not paths, are what a platform can keep private (split-listeners.ts).
+  const side: SideListener[] = [];
+  if (config.INTERNAL_PORT)
+    side.push({ name: 'internal', port: config.INTERNAL_PORT, prefixes: ['/internal'] });
+  if (config.METRICS_PORT)
+    side.push({ name: 'metrics', port: config.METRICS_PORT, prefixes: ['/metrics', '/docs'] });
+  await listenSplit(app, config.PORT, config.HOST, side);
+  logger.info(
+    {
+      url: await app.getUrl(),
+      node_env: config.NODE_ENV,
+      ...Object.fromEntries(side.map((l) => [`${l.name}_port`, l.port])),
+    },
+    'auth-service listening',
+  );
 }
 
 main().catch((error: unknown) => {

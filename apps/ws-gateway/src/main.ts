@@ -1,4 +1,4 @@
-import { ConfigError, createLogger, loadConfig } from '@admitone/service-runtime';
+import { ConfigError, createLogger, listenSplit, loadConfig } from '@admitone/service-runtime';
 import { createGatewayApp } from './bootstrap';
 import { GatewayConfig, GatewayConfigSchema } from './config/gateway-config';
 
@@ -16,9 +16,18 @@ async function main(): Promise<void> {
   const logger = createLogger('ws-gateway', config.LOG_LEVEL);
   if (!config.REDIS_URL) logger.warn('REDIS_URL is unset: in-memory mode, one instance only');
   const app = await createGatewayApp(config);
-  await app.listen(config.PORT, config.HOST);
+  // Ports, not paths, are what a platform can keep private (split-listeners.ts).
+  const side = config.METRICS_PORT
+    ? [{ name: 'metrics', port: config.METRICS_PORT, prefixes: ['/metrics'] }]
+    : [];
+  await listenSplit(app, config.PORT, config.HOST, side);
   logger.info(
-    { url: await app.getUrl(), ws_path: config.WS_PATH, auth_service_url: config.AUTH_SERVICE_URL },
+    {
+      url: await app.getUrl(),
+      ws_path: config.WS_PATH,
+      auth_service_url: config.AUTH_SERVICE_URL,
+      ...(config.METRICS_PORT ? { metrics_port: config.METRICS_PORT } : {}),
+    },
     'ws-gateway listening',
   );
 }

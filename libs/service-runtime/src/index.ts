@@ -9,4 +9,5 @@ export * from './lib/redis/redis-client';
 export * from './lib/security/secrets';
 export * from './lib/http/zod-body.pipe';
 export * from './lib/http/health';
+export * from './lib/http/split-listeners';
 export * from './lib/redis/redis.module';

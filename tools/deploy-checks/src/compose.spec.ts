@@ -108,9 +108,15 @@ describe('docker/compose.yaml', () => {
       expect(service.security_opt).toContain('no-new-privileges:true');
     });
 
-    it('publishes at most its own port, on loopback only', () => {
-      for (const port of service.ports ?? [])
-        expect(port).toBe(`127.0.0.1:${defaultPort(app)}:${defaultPort(app)}`);
+    // Users call auth-service and the gateway; the worker's port serves only
+    // health and metrics, so it is not published at all.
+    it('publishes its own port on loopback if users call it, and nothing otherwise', () => {
+      const published: Record<AppName, string[] | undefined> = {
+        'auth-service': [`127.0.0.1:${defaultPort(app)}:${defaultPort(app)}`],
+        'ws-gateway': [`127.0.0.1:${defaultPort(app)}:${defaultPort(app)}`],
+        'agent-worker': undefined,
+      };
+      expect(service.ports).toEqual(published[app]);
     });
 
     it('waits for Redis to be healthy before starting', () => {
@@ -126,11 +132,11 @@ describe('docker/compose.yaml', () => {
     expect(seconds(gateway.stop_grace_period ?? '10s')).toBeGreaterThan(drain + 2);
   });
 
-  it('points the gateway at the auth-service of the stack, which it waits for', () => {
+  it('points the gateway at the internal port of the auth-service of the stack, which it waits for', () => {
     const gateway = compose.services['ws-gateway'];
-    expect(gateway.environment?.['AUTH_SERVICE_URL']).toBe(
-      `http://auth-service:${defaultPort('auth-service')}`,
-    );
+    const internalPort = compose.services['auth-service'].environment?.['INTERNAL_PORT'];
+    expect(Number(internalPort)).not.toBe(defaultPort('auth-service'));
+    expect(gateway.environment?.['AUTH_SERVICE_URL']).toBe(`http://auth-service:${internalPort}`);
     expect(gateway.depends_on?.['auth-service']).toEqual({ condition: 'service_healthy' });
   });
 

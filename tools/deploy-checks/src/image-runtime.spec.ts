@@ -158,16 +158,29 @@ describe('the built apps, run as their images with the production overlay', () =
     const ports = Object.fromEntries(
       await Promise.all(APPS.map(async (app) => [app, await freePort()] as const)),
     ) as Record<AppName, number>;
+    // A pod has its own network namespace; here every port the overlay sets
+    // (INTERNAL_PORT, METRICS_PORT) becomes a free one, and the gateway calls
+    // auth-service where the overlay points it: the internal port if there is one.
+    const sidePorts = new Map<AppName, Record<string, string>>();
+    for (const app of APPS) {
+      const overlay = containerEnv(app, secrets);
+      const side: Record<string, string> = {};
+      for (const name of ['INTERNAL_PORT', 'METRICS_PORT'])
+        if (overlay[name] !== undefined) side[name] = String(await freePort());
+      sidePorts.set(app, side);
+    }
+    const authSide = sidePorts.get('auth-service') ?? {};
     for (const app of APPS) {
       envs.set(app, {
         ...containerEnv(app, secrets),
         // Where a cluster has its own: this machine's loopback, ports and Redis key prefix.
         HOST: '127.0.0.1',
         PORT: String(ports[app]),
+        ...sidePorts.get(app),
         REDIS_PREFIX: redis.prefix,
         ...(app === 'ws-gateway'
           ? {
-              AUTH_SERVICE_URL: `http://127.0.0.1:${ports['auth-service']}`,
+              AUTH_SERVICE_URL: `http://127.0.0.1:${authSide['INTERNAL_PORT'] ?? ports['auth-service']}`,
               AUTH_SERVICE_ALLOW_HTTP: 'true',
             }
           : {}),
@@ -203,6 +216,41 @@ describe('the built apps, run as their images with the production overlay', () =
       expect(await res.json()).toEqual({ status: 'ok', checks: expected[name] });
       expect((await fetch(`${app(name).url}/health/live`)).status).toBe(200);
     }
+  });
+
+  it('answers /internal/* and /metrics only on the private ports the overlay sets', async () => {
+    const on = (name: AppName, variable: string) =>
+      `http://127.0.0.1:${envs.get(name)?.[variable] ?? 'unset'}`;
+    const status = async (url: string, init?: RequestInit) => (await fetch(url, init)).status;
+    const exchange = {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    };
+    expect({
+      authPublicInternal: await status(
+        `${app('auth-service').url}/internal/tickets/exchange`,
+        exchange,
+      ),
+      authPrivateInternal: await status(
+        `${on('auth-service', 'INTERNAL_PORT')}/internal/tickets/exchange`,
+        exchange,
+      ),
+      authPublicMetrics: await status(`${app('auth-service').url}/metrics`),
+      authPublicDocs: await status(`${app('auth-service').url}/docs/openapi.json`),
+      authMetrics: await status(`${on('auth-service', 'METRICS_PORT')}/metrics`),
+      gatewayPublicMetrics: await status(`${app('ws-gateway').url}/metrics`),
+      gatewayMetrics: await status(`${on('ws-gateway', 'METRICS_PORT')}/metrics`),
+    }).toEqual({
+      authPublicInternal: 404,
+      // Reached, and refused for want of the service credential.
+      authPrivateInternal: 401,
+      authPublicMetrics: 404,
+      authPublicDocs: 404,
+      authMetrics: 200,
+      gatewayPublicMetrics: 404,
+      gatewayMetrics: 200,
+    });
   });
 
   it('passes the HEALTHCHECK of its image, which fails where nothing listens', async () => {

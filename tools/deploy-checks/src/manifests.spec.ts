@@ -50,6 +50,19 @@ const builds: Record<string, K8sObject[]> = {
 };
 const BUILDS = Object.keys(builds);
 
+/**
+ * The ports each app keeps off its public one (issue 10 item 7): the
+ * variable that moves routes there, by container port name. The worker's
+ * one port serves only health and metrics and is never exposed publicly.
+ */
+const PRIVATE_PORTS: Record<AppName, Record<string, string>> = {
+  'auth-service': { internal: 'INTERNAL_PORT', metrics: 'METRICS_PORT' },
+  'ws-gateway': { metrics: 'METRICS_PORT' },
+  'agent-worker': {},
+};
+const INGRESS_CONTROLLER = `namespace ${JSON.stringify({ 'kubernetes.io/metadata.name': 'ingress-nginx' })} pods ${JSON.stringify({ 'app.kubernetes.io/name': 'ingress-nginx' })}`;
+const MONITORING = `namespace ${JSON.stringify({ 'kubernetes.io/metadata.name': 'monitoring' })} pods ${JSON.stringify({ 'app.kubernetes.io/name': 'prometheus' })}`;
+
 const appContainer = (objects: K8sObject[], app: AppName): Container => {
   const deployment = named(objects, 'Deployment', app) as Workload;
   const containers = deployment.spec.template.spec.containers;
@@ -235,12 +248,19 @@ describe.each(BUILDS)('kustomize build of %s', (build) => {
     const container = () => appContainer(objects, app);
     const env = () => effectiveEnv(container(), objects);
 
-    it(`listens on the app's default port, named http`, () => {
+    it(`listens on the app's default port, named http, and on each private port its config sets`, () => {
+      const e = env();
+      const side = Object.entries(PRIVATE_PORTS[app]);
+      for (const [, variable] of side) expect(variableNames(app)).toContain(variable);
       expect(container().ports).toEqual([
         { name: 'http', containerPort: defaultPort(app), protocol: 'TCP' },
+        ...side.map(([name, variable]) => ({
+          name,
+          containerPort: Number(e.get(variable)?.value),
+          protocol: 'TCP',
+        })),
       ]);
-      const port = env().get('PORT')?.value;
-      if (port !== undefined) expect(Number(port)).toBe(defaultPort(app));
+      expect(Number(e.get('PORT')?.value ?? defaultPort(app))).toBe(defaultPort(app));
     });
 
     it('probes /health/live for startup and liveness, /health/ready for readiness', () => {
@@ -262,19 +282,22 @@ describe.each(BUILDS)('kustomize build of %s', (build) => {
         if (isSecretName(name) || name === 'REDIS_URL')
           expect({ name, from: source.from }).toEqual({ name, from: 'secretKeyRef' });
     });
+  });
 
-    it('finds the JWT signing keys file, if it names one, inside a mounted Secret', () => {
-      const path = env().get('JWT_SIGNING_KEYS_FILE')?.value;
-      if (!path) return;
-      const c = container();
-      const pod = (named(objects, 'Deployment', app) as Workload).spec.template.spec;
-      const mount = (c.volumeMounts ?? []).find((m) => path.startsWith(`${m.mountPath}/`));
-      const volume = pod.volumes?.find((v: Volume) => v.name === mount?.name);
-      expect(mount?.readOnly).toBe(true);
-      expect(volume?.secret?.items?.map((i) => i.path)).toContain(
-        path.slice((mount?.mountPath.length ?? 0) + 1),
-      );
-    });
+  it('names a JWT signing keys file for auth-service only, inside a mounted Secret', () => {
+    const naming = APPS.filter((app) =>
+      effectiveEnv(appContainer(objects, app), objects).has('JWT_SIGNING_KEYS_FILE'),
+    );
+    expect(naming).toEqual(['auth-service']);
+    const c = appContainer(objects, 'auth-service');
+    const path = effectiveEnv(c, objects).get('JWT_SIGNING_KEYS_FILE')?.value ?? '';
+    const pod = (named(objects, 'Deployment', 'auth-service') as Workload).spec.template.spec;
+    const mount = (c.volumeMounts ?? []).find((m) => path.startsWith(`${m.mountPath}/`));
+    const volume = pod.volumes?.find((v: Volume) => v.name === mount?.name);
+    expect(mount?.readOnly).toBe(true);
+    expect(volume?.secret?.items?.map((i) => i.path)).toContain(
+      path.slice((mount?.mountPath.length ?? 0) + 1),
+    );
   });
 
   it('documents every Secret and key it references in the runbook', () => {
@@ -296,7 +319,7 @@ describe.each(BUILDS)('kustomize build of %s', (build) => {
     expect(pod.terminationGracePeriodSeconds ?? 30).toBeGreaterThan(preStop + drain + 2);
   });
 
-  it('lets only the gateway and the ingress controller reach auth-service, on 8081', () => {
+  it('lets only the gateway (internal port) and the ingress controller (8081) reach auth-service', () => {
     const policies = ofKind<{
       spec: {
         podSelector: LabelSelector;
@@ -326,14 +349,89 @@ describe.each(BUILDS)('kustomize build of %s', (build) => {
           ports: (rule.ports ?? []).map((p) => p.port),
         })),
       );
-    const ingressController = `namespace ${JSON.stringify({ 'kubernetes.io/metadata.name': 'ingress-nginx' })} pods ${JSON.stringify({ 'app.kubernetes.io/name': 'ingress-nginx' })}`;
+    const internalPort = Number(
+      effectiveEnv(appContainer(objects, 'auth-service'), objects).get('INTERNAL_PORT')?.value,
+    );
+    expect(internalPort).not.toBe(8081);
     const expected = [
-      { peer: 'ws-gateway', ports: [8081] },
-      { peer: ingressController, ports: [8081] },
+      { peer: 'ws-gateway', ports: [internalPort] },
+      { peer: INGRESS_CONTROLLER, ports: [8081] },
     ];
     if (build.includes('metrics-scrape'))
       expect(peers.filter((p) => !p.peer.includes('monitoring'))).toEqual(expected);
     else expect(peers).toEqual(expected);
+  });
+
+  it('opens each app port only to its callers: public to the ingress controller, internal to the gateway, metrics to monitoring', () => {
+    const policies = ofKind<{
+      spec: {
+        podSelector: LabelSelector;
+        ingress?: {
+          from?: { podSelector?: LabelSelector; namespaceSelector?: LabelSelector }[];
+          ports?: { port: number | string }[];
+        }[];
+      };
+    }>(objects, 'NetworkPolicy');
+    const openings: string[] = [];
+    for (const app of APPS) {
+      const deployment = named(objects, 'Deployment', app) as Workload;
+      const ports = appContainer(objects, app).ports ?? [];
+      const nameOf = (port: number | string) =>
+        ports.find((p) => p.containerPort === port || p.name === port)?.name ?? `unknown ${port}`;
+      for (const policy of policies.filter((p) =>
+        selects(p.spec.podSelector, deployment.spec.template.metadata.labels),
+      ))
+        for (const rule of policy.spec.ingress ?? []) {
+          // A rule without ports opens every port, the private ones included.
+          expect({ policy: policy.metadata.name, ports: (rule.ports ?? []).length > 0 }).toEqual({
+            policy: policy.metadata.name,
+            ports: true,
+          });
+          for (const peer of rule.from ?? [])
+            for (const port of (rule.ports ?? []).filter(
+              (p) => nameOf(p.port) !== `unknown ${p.port}`,
+            ))
+              openings.push(
+                `${app}:${nameOf(port.port)} <- ${
+                  peer.namespaceSelector
+                    ? `namespace ${JSON.stringify(peer.namespaceSelector.matchLabels)} pods ${JSON.stringify(peer.podSelector?.matchLabels)}`
+                    : podsSelectedBy(objects, peer.podSelector ?? {})
+                        .map((w) => w.metadata.name)
+                        .join(',')
+                }`,
+              );
+        }
+    }
+    const expected = [
+      `auth-service:http <- ${INGRESS_CONTROLLER}`,
+      'auth-service:internal <- ws-gateway',
+      `ws-gateway:http <- ${INGRESS_CONTROLLER}`,
+      ...(build.includes('metrics-scrape')
+        ? [
+            `auth-service:metrics <- ${MONITORING}`,
+            `ws-gateway:metrics <- ${MONITORING}`,
+            `agent-worker:http <- ${MONITORING}`,
+          ]
+        : []),
+    ];
+    expect(openings.sort()).toEqual(expected.sort());
+  });
+
+  it('points the gateway at the internal port of auth-service, through a Service the Ingress does not use', () => {
+    const url = new URL(
+      effectiveEnv(appContainer(objects, 'ws-gateway'), objects).get('AUTH_SERVICE_URL')?.value ??
+        '',
+    );
+    const service = named(objects, 'Service', url.hostname);
+    const ports = (service['spec'] as { ports: { port: number; targetPort: string | number }[] })
+      .ports;
+    expect(ports.map((p) => [p.port, p.targetPort])).toEqual([[Number(url.port), 'internal']]);
+    const backends = ofKind<{
+      spec: { rules: { http: { paths: { backend: { service: { name: string } } }[] } }[] };
+    }>(objects, 'Ingress').flatMap((i) =>
+      i.spec.rules.flatMap((r) => r.http.paths.map((p) => p.backend.service.name)),
+    );
+    expect(backends).not.toContain(url.hostname);
   });
 
   it('lets only the three services reach Redis', () => {
@@ -384,14 +482,19 @@ describe.each(BUILDS)('kustomize build of %s', (build) => {
           routes.push(`${path.path} -> ${path.backend.service.name}`);
           expect(path.path).not.toMatch(/^\/?$|^\/(internal|metrics|health|docs)/);
           const service = named(objects, 'Service', path.backend.service.name);
-          const ports = (service['spec'] as { ports: { name: string; port: number }[] }).ports;
+          const ports = (
+            service['spec'] as { ports: { name: string; port: number; targetPort: string }[] }
+          ).ports;
+          // Only ever the public container port: never internal or metrics.
           expect(
-            ports.some(
-              (p) =>
-                p.name === path.backend.service.port.name ||
-                p.port === path.backend.service.port.number,
-            ),
-          ).toBe(true);
+            ports
+              .filter(
+                (p) =>
+                  p.name === path.backend.service.port.name ||
+                  p.port === path.backend.service.port.number,
+              )
+              .map((p) => p.targetPort),
+          ).toEqual(['http']);
           if (path.backend.service.name === 'ws-gateway') {
             const a = ingress.metadata.annotations ?? {};
             expect(
@@ -510,26 +613,147 @@ interface KnativeService {
 /** Cloud Run sends SIGKILL this long after SIGTERM (not configurable). */
 const CLOUD_RUN_GRACE_SECONDS = 10;
 
-describe.each(APPS)('k8s/cloudrun/%s.yaml', (app) => {
-  const file = `k8s/cloudrun/${app}.yaml`;
-  const docs = parseYamlDocuments(readText(file), file) as KnativeService[];
+/**
+ * Each Cloud Run service, by file, and the app its image runs. auth-service
+ * runs twice: the public API, and the internal one the gateways call.
+ */
+const CLOUD_RUN: [string, AppName][] = [
+  ['auth-service', 'auth-service'],
+  ['auth-service-internal', 'auth-service'],
+  ['ws-gateway', 'ws-gateway'],
+  ['agent-worker', 'agent-worker'],
+];
+const cloudRun = (name: string) => {
+  const file = `k8s/cloudrun/${name}.yaml`;
+  return parseYamlDocuments(readText(file), file) as KnativeService[];
+};
+/** The Managed Service for Prometheus sidecar: scrapes METRICS_PORT on localhost. */
+const COLLECTOR = 'collector';
+const RUN_MONITORING_SECRET = 'admitone-run-monitoring';
+
+describe('k8s/cloudrun', () => {
+  it('has a check for every Cloud Run service file', () => {
+    expect(
+      filesUnder('k8s/cloudrun')
+        .filter((f) => !f.endsWith('run-monitoring.yaml'))
+        .map((f) => posix.basename(f, '.yaml'))
+        .sort(),
+    ).toEqual(CLOUD_RUN.map(([name]) => name).sort());
+  });
+
+  /**
+   * Issue 10 item 7. Cloud Run routes one port per service. A service that
+   * answers /internal/* or /metrics (or /docs) on that port must be
+   * internal-only; a public one (ingress all) must have moved them to ports
+   * Cloud Run never routes (INTERNAL_PORT, METRICS_PORT).
+   */
+  it('keeps /internal, /metrics and /docs off the port of every public service', () => {
+    const exposure = CLOUD_RUN.map(([name, app]) => {
+      const service = cloudRun(name)[0];
+      const c = service.spec.template.spec.containers[0];
+      const env = new Map((c.env ?? []).map((e) => [e.name, e.value]));
+      const routed = c.ports?.[0]?.containerPort;
+      const offPort = (variable: string) =>
+        env.get(variable) !== undefined && Number(env.get(variable)) !== routed;
+      const onRoutedPort = [
+        ...(app === 'auth-service' && !offPort('INTERNAL_PORT') ? ['/internal'] : []),
+        ...(app === 'agent-worker' || !offPort('METRICS_PORT') ? ['/metrics'] : []),
+        ...(app === 'auth-service' && !offPort('METRICS_PORT') ? ['/docs'] : []),
+      ];
+      const ingress = service.metadata.annotations?.['run.googleapis.com/ingress'];
+      const iamDisabled =
+        service.metadata.annotations?.['run.googleapis.com/invoker-iam-disabled'] ??
+        service.spec.template.metadata.annotations?.['run.googleapis.com/invoker-iam-disabled'];
+      expect({ name, iamDisabled }).toEqual({ name, iamDisabled: undefined });
+      if (onRoutedPort.length > 0) expect({ name, ingress }).toEqual({ name, ingress: 'internal' });
+      return { name, ingress, onRoutedPort };
+    });
+    expect(exposure).toEqual([
+      { name: 'auth-service', ingress: 'all', onRoutedPort: [] },
+      { name: 'auth-service-internal', ingress: 'internal', onRoutedPort: ['/internal'] },
+      { name: 'ws-gateway', ingress: 'all', onRoutedPort: [] },
+      { name: 'agent-worker', ingress: 'internal', onRoutedPort: ['/metrics'] },
+    ]);
+  });
+
+  it('has the gateway call the internal auth-service over the VPC, with an ID token for its URL', () => {
+    const gateway = cloudRun('ws-gateway')[0];
+    const env = new Map(
+      (gateway.spec.template.spec.containers[0].env ?? []).map((e) => [e.name, e.value]),
+    );
+    const url = new URL(env.get('AUTH_SERVICE_URL') ?? '');
+    expect(url.protocol).toBe('https:');
+    expect(url.hostname).toMatch(/^auth-service-internal-[a-z0-9_]+\.[a-z0-9_-]+\.run\.app$/);
+    expect(env.get('AUTH_SERVICE_AUDIENCE')).toBe(env.get('AUTH_SERVICE_URL'));
+    // Only requests that leave through the VPC count as internal.
+    expect(
+      gateway.spec.template.metadata.annotations?.['run.googleapis.com/vpc-access-egress'],
+    ).toBe('all-traffic');
+    expect(
+      cloudRun('auth-service-internal')[0].metadata.annotations?.['run.googleapis.com/ingress'],
+    ).toBe('internal');
+  });
+
+  it('scrapes each METRICS_PORT through the Prometheus sidecar, on localhost', () => {
+    const [monitoring] = parseYamlDocuments(
+      readText('k8s/cloudrun/run-monitoring.yaml'),
+      'run-monitoring.yaml',
+    ) as { kind: string; spec: { endpoints: { port: number; path: string }[] } }[];
+    expect(monitoring.kind).toBe('RunMonitoring');
+    const scraped: string[] = [];
+    for (const [name, app] of CLOUD_RUN) {
+      const template = cloudRun(name)[0].spec.template;
+      const [main, ...sidecars] = template.spec.containers;
+      const port = (main.env ?? []).find((e) => e.name === 'METRICS_PORT')?.value;
+      if (app === 'agent-worker') {
+        expect({ name, port, sidecars: sidecars.length }).toEqual({
+          name,
+          port: undefined,
+          sidecars: 0,
+        });
+        continue;
+      }
+      expect(sidecars.map((c) => c.name)).toEqual([COLLECTOR]);
+      expect(sidecars[0].ports).toBeUndefined();
+      const mount = sidecars[0].volumeMounts?.[0];
+      expect(mount?.mountPath).toBe('/etc/rungmp');
+      const volume = template.spec.volumes?.find((v) => v.name === mount?.name);
+      expect(volume?.secret?.secretName).toBe(RUN_MONITORING_SECRET);
+      expect(volume?.secret?.items?.map((i) => i.path)).toEqual(['config.yaml']);
+      expect(
+        JSON.parse(
+          template.metadata.annotations?.['run.googleapis.com/container-dependencies'] ?? '{}',
+        ),
+      ).toEqual({ [COLLECTOR]: [app] });
+      if (monitoring.spec.endpoints.some((e) => e.port === Number(port) && e.path === '/metrics'))
+        scraped.push(name);
+    }
+    expect(scraped).toEqual(['auth-service', 'auth-service-internal', 'ws-gateway']);
+  });
+});
+
+describe.each(CLOUD_RUN)('k8s/cloudrun/%s.yaml', (name, app) => {
+  const docs = cloudRun(name);
   const service = docs[0];
   const template = service.spec.template;
   const container = template.spec.containers[0];
   const env = new Map((container.env ?? []).map((e) => [e.name, e]));
   const annotations = template.metadata.annotations ?? {};
 
-  it('is one Knative serving.knative.dev/v1 Service named after the app', () => {
+  it('is one Knative serving.knative.dev/v1 Service named after its file, running the app first', () => {
     expect(docs).toHaveLength(1);
     expect(service.apiVersion).toBe('serving.knative.dev/v1');
     expect(service.kind).toBe('Service');
-    expect(service.metadata.name).toBe(app);
-    expect(template.spec.containers).toHaveLength(1);
+    expect(service.metadata.name).toBe(name);
+    expect(container.name).toBe(app);
+    expect(template.spec.containers.slice(1).map((c) => c.name)).toEqual(
+      app === 'agent-worker' ? [] : [COLLECTOR],
+    );
     expect(service.spec.traffic?.reduce((sum, t) => sum + t.percent, 0) ?? 100).toBe(100);
   });
 
-  it('has a valid container spec (as core/v1 Container) and volumes', () => {
-    expect(containerProblems(container)).toEqual([]);
+  it('has valid container specs (as core/v1 Container) and volumes', () => {
+    for (const c of template.spec.containers) expect(containerProblems(c)).toEqual([]);
     for (const v of template.spec.volumes ?? []) expect(volumeProblems(v)).toEqual([]);
   });
 
@@ -541,8 +765,12 @@ describe.each(APPS)('k8s/cloudrun/%s.yaml', (app) => {
       expect({ key, type: typeof value }).toEqual({ key, type: 'string' });
   });
 
-  it('pins the image', () => {
-    expect(isPinnedImage(container.image)).toBe(true);
+  it('pins every image', () => {
+    for (const c of template.spec.containers)
+      expect({ image: c.image, pinned: isPinnedImage(c.image) }).toEqual({
+        image: c.image,
+        pinned: true,
+      });
   });
 
   it(`listens on the app's default port, which Cloud Run passes as PORT`, () => {

@@ -75,8 +75,22 @@ export const AuthConfigSchema = z
     OIDC_JWKS_COOLDOWN_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
     LOGIN_RATE_LIMIT: rateLimitSchema('20/60s'),
     TICKET_RATE_LIMIT: rateLimitSchema('30/60s'),
+    /** When set, /internal/* answers on this port only (404 on PORT): the port the gateways call. Unset: on PORT. */
+    INTERNAL_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+    /** When set, /metrics and /docs answer on this port only (404 on PORT). Unset: on PORT. */
+    METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   })
   .superRefine(refuseInsecureProductionDefaults)
+  .superRefine((c, ctx) => {
+    if (c.INTERNAL_PORT !== undefined && [c.PORT, c.METRICS_PORT].includes(c.INTERNAL_PORT))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['INTERNAL_PORT'],
+        message: 'must differ from PORT and METRICS_PORT',
+      });
+    if (c.METRICS_PORT !== undefined && c.METRICS_PORT === c.PORT)
+      ctx.addIssue({ code: 'custom', path: ['METRICS_PORT'], message: 'must differ from PORT' });
+  })
   .superRefine((c, ctx) => {
     if (c.NODE_ENV !== 'production') return;
     if (c.EXCHANGE_CLIENT_KEYS.length === 0) {

@@ -12,6 +12,7 @@ import { PinoLogger } from 'nestjs-pino';
 import { Pool } from 'undici';
 import { GATEWAY_CONFIG, GatewayConfig } from '../config/gateway-config';
 import { GatewayMetrics } from '../metrics/gateway-metrics';
+import { IdTokenSource } from './id-token';
 
 export type ExchangeOutcome =
   | { kind: 'ok'; context: TicketExchangeResponse }
@@ -31,6 +32,7 @@ class UpstreamFailure extends Error {}
 export class AuthServiceClient implements OnApplicationShutdown {
   private readonly pool: Pool;
   private readonly basePath: string;
+  private readonly idTokens?: IdTokenSource;
   private readonly breaker: CircuitBreaker<
     [string, unknown, string],
     { status: number; body: unknown }
@@ -45,6 +47,8 @@ export class AuthServiceClient implements OnApplicationShutdown {
     const url = new URL(config.AUTH_SERVICE_URL);
     this.basePath = url.pathname.replace(/\/$/, '');
     const t = config.EXCHANGE_TIMEOUT_MS;
+    if (config.AUTH_SERVICE_AUDIENCE)
+      this.idTokens = new IdTokenSource(config.AUTH_SERVICE_AUDIENCE, config.GCE_METADATA_HOST, t);
     this.pool = new Pool(url.origin, {
       connections: 64,
       keepAliveTimeout: 30_000,
@@ -86,6 +90,7 @@ export class AuthServiceClient implements OnApplicationShutdown {
         'content-type': 'application/json',
         authorization: `Bearer ${this.config.EXCHANGE_CLIENT_KEY}`,
         'x-request-id': requestId,
+        ...(await this.idTokens?.header()),
       },
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(this.config.EXCHANGE_TIMEOUT_MS),
@@ -179,6 +184,7 @@ export class AuthServiceClient implements OnApplicationShutdown {
       const res = await this.pool.request({
         path: `${this.basePath}/health/live`,
         method: 'GET',
+        headers: await this.idTokens?.header(),
         signal: AbortSignal.timeout(1000),
       });
       await res.body.dump();

@@ -43,6 +43,10 @@ export const GatewayConfigSchema = z
       .enum(['true', 'false'])
       .default('false')
       .transform((v) => v === 'true'),
+    /** Cloud Run IAM: calls to auth-service carry an ID token for this audience (its URL). */
+    AUTH_SERVICE_AUDIENCE: z.url({ protocol: /^https$/ }).optional(),
+    /** The metadata server that issues those ID tokens. */
+    GCE_METADATA_HOST: z.string().min(1).default('metadata.google.internal'),
     EXCHANGE_CLIENT_KEY: z.string().min(1).default(DEVELOPMENT_EXCHANGE_CLIENT_KEY),
     EXCHANGE_TIMEOUT_MS: int(2000, 50, 30_000),
     WS_PATH: z
@@ -76,8 +80,14 @@ export const GatewayConfigSchema = z
     CHAT_ACK_TIMEOUT_MS: int(15_000, 100, 300_000),
     /** In-memory mode only: pacing of the in-process reference agent. */
     AGENT_STEP_DELAY_MS: int(150, 0, 60_000),
+    /** When set, /metrics answers on this port only (404 on PORT). Unset: on PORT. */
+    METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   })
   .superRefine(refuseInsecureProductionDefaults)
+  .superRefine((c, ctx) => {
+    if (c.METRICS_PORT !== undefined && c.METRICS_PORT === c.PORT)
+      ctx.addIssue({ code: 'custom', path: ['METRICS_PORT'], message: 'must differ from PORT' });
+  })
   .superRefine((c, ctx) => {
     if (
       c.NODE_ENV === 'production' &&
