@@ -6,5 +6,7 @@ module.exports = {
     '^.+\\.[tj]s$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.spec.json' }],
   },
   moduleFileExtensions: ['ts', 'js', 'html'],
+  // The tests talk to a real Redis (and the worker's to processes): generous, not Jest's 5 s.
+  testTimeout: 60_000,
   coverageDirectory: '../../coverage/apps/agent-worker',
 };
