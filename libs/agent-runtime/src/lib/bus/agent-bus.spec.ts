@@ -675,6 +675,31 @@ describe('Redis bus: exactly once, whatever happens to workers', () => {
     await worker.stop();
   });
 
+  it('keeps every accepted request in the stream until a worker handled it: no trimming', async () => {
+    const prefix = freshPrefix();
+    const limit = 300;
+    const bus = await redisBus(prefix, { maxPendingRuns: limit });
+    const stream = `${prefix}${BUS_KEYS.requests}`;
+    const reqs = Array.from({ length: limit + 20 }, () => request(randomUUID(), 'hello'));
+    const outcomes: Admission[] = [];
+    for (const req of reqs) outcomes.push(await bus.submit(req));
+    expect(outcomes.slice(0, limit).every((o) => o === 'accepted')).toBe(true);
+    expect(outcomes.slice(limit).every((o) => o === 'busy')).toBe(true);
+    // Nothing unread was dropped: the stream holds exactly the accepted requests, in order.
+    const entries = await redis.client.xrange(stream, '-', '+');
+    expect(entries.map(([, fields]) => JSON.parse(fields[1]).run_id)).toEqual(
+      reqs.slice(0, limit).map((r) => r.run_id),
+    );
+    // A handled request leaves the stream (XACK and XDEL), and that frees a place.
+    const worker = await startWorker(prefix, { name: 'drainer', stepDelayMs: 0 });
+    for (let i = 0; (await streamLength(stream)) > 0; i++) {
+      if (i > 400) throw new Error('the backlog did not drain');
+      await sleep(50);
+    }
+    await worker.stop();
+    expect(await bus.submit(request(randomUUID(), 'room again'))).toBe('accepted');
+  });
+
   it('replays around a malformed event entry instead of failing', async () => {
     const prefix = freshPrefix();
     const bus = await redisBus(prefix);
