@@ -8,7 +8,7 @@ import {
   startWorker,
 } from '../support/agent-client';
 import { AuthStack, loginAs, startAuth, startGateway, USERS } from '../support/gateway-stack';
-import { ServiceProcess, stopAllServices } from '../support/service-process';
+import { eventually, ServiceProcess, stopAllServices } from '../support/service-process';
 
 /**
  * Run admission through the real gateway and worker (contract section 4.2):
@@ -17,6 +17,9 @@ import { ServiceProcess, stopAllServices } from '../support/service-process';
  * the end; every chat that was admitted completes, and an ended run frees its
  * place. A thread_id is the sender's own: the same id from two users names
  * two threads on the bus.
+ *
+ * A second gateway replica bounds the backlog at MAX_PENDING_RUNS = 2: a
+ * third waiting request is refused with `busy`, and the two it holds run.
  *
  * No worker runs until the refusal has been seen, so the admitted runs are
  * certainly still in flight when the extra chat arrives.
@@ -27,17 +30,22 @@ describe('run admission through the gateway', () => {
   let redis: TestRedis;
   let stack: AuthStack;
   let gateway: ServiceProcess;
+  /** A second replica whose backlog bound is two requests. */
+  let small: ServiceProcess;
   let worker: ServiceProcess | undefined;
   const sockets: AgentSocket[] = [];
 
   beforeAll(async () => {
     redis = await connectTestRedis();
     stack = await startAuth(redis);
-    gateway = await startGateway(redis, stack, {
-      MAX_RUNS_PER_USER: String(MAX_RUNS_PER_USER),
-      // The worker starts only once the refusal was seen: no `unavailable` meanwhile.
-      CHAT_ACK_TIMEOUT_MS: '120000',
-    });
+    // The worker starts only once a refusal was seen: no `unavailable` meanwhile.
+    [gateway, small] = await Promise.all([
+      startGateway(redis, stack, {
+        MAX_RUNS_PER_USER: String(MAX_RUNS_PER_USER),
+        CHAT_ACK_TIMEOUT_MS: '120000',
+      }),
+      startGateway(redis, stack, { MAX_PENDING_RUNS: '2', CHAT_ACK_TIMEOUT_MS: '120000' }),
+    ]);
   });
   afterAll(async () => {
     closeSockets(sockets);
@@ -45,9 +53,9 @@ describe('run admission through the gateway', () => {
     await redis.cleanup();
   });
 
-  async function openAs(email: string, label: string): Promise<AgentSocket> {
+  async function openAs(email: string, label: string, on = gateway): Promise<AgentSocket> {
     const session = await loginAs(stack.auth.url, email);
-    const socket = await AgentSocket.open(gateway.url, await session.ticket(), label);
+    const socket = await AgentSocket.open(on.url, await session.ticket(), label);
     sockets.push(socket);
     return socket;
   }
@@ -91,6 +99,38 @@ describe('run admission through the gateway', () => {
     await alice.until(() => alice.finished(again), 'that run to finish', 30_000);
     expectCompletedRun(alice.eventsOf(again));
     expect(alice.frames.filter(errorFor('a-3'))).toEqual([]);
+    expectContractOnly(sockets);
+  });
+
+  it('refuses a chat with busy while MAX_PENDING_RUNS requests wait, and runs every one it accepted', async () => {
+    // No worker: what is admitted stays in the backlog.
+    await worker?.stop();
+    worker = undefined;
+    const [carol, dave, erin] = await Promise.all(
+      [USERS[2], USERS[3], USERS[4]].map((email) => openAs(email, email, small)),
+    );
+    const stream = `${redis.prefix}${BUS_KEYS.requests}`;
+    carol.chat('What is 6 * 7?', 'c-0');
+    dave.chat('What is 2 + 2?', 'd-0');
+    await eventually(async () => (await redis.client.xlen(stream)) === 2, 'two queued requests');
+    erin.chat('What is 1 + 1?', 'e-0');
+    const refusal = await erin.waitFor(errorFor('e-0'), "the refusal of Erin's chat");
+    expect(refusal).toMatchObject({ type: 'error', code: 'busy', ref: 'e-0' });
+
+    worker = await startWorker(redis, { AGENT_STEP_DELAY_MS: '20' });
+    for (const socket of [carol, dave]) {
+      const runId = await socket.nextRun([], `${socket.label}'s queued run`, 30_000);
+      await socket.until(() => socket.finished(runId), `${socket.label}'s run to finish`, 30_000);
+      expectCompletedRun(socket.eventsOf(runId));
+      expect(socket.errors()).toEqual([]);
+    }
+    // The backlog drained: Erin's retry is admitted and runs.
+    await eventually(async () => (await redis.client.xlen(stream)) === 0, 'an empty backlog');
+    erin.chat('What is 1 + 1?', 'e-1');
+    const retried = await erin.nextRun([], "Erin's retried run", 30_000);
+    await erin.until(() => erin.finished(retried), "Erin's run to finish", 30_000);
+    expectCompletedRun(erin.eventsOf(retried));
+    expect(erin.errors()).toHaveLength(1);
     expectContractOnly(sockets);
   });
 
