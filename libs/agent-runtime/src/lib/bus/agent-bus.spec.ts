@@ -496,6 +496,40 @@ describe.each(adapters)('AgentBus contract: %s', (_, create) => {
   });
 });
 
+describe('Memory bus: an agent that throws', () => {
+  it('ends the run with agent_failed, so it stops counting against the user', async () => {
+    const bus = new MemoryAgentBus(
+      {
+        stepDelayMs: 0,
+        retentionSeconds: RETENTION_SECONDS,
+        maxRunsPerUser: 1,
+        maxPendingRuns: 10,
+        runAgent: async (req, ctx) => {
+          await ctx.emit({ type: 'agent_started' });
+          if (req.content === 'throw') throw new Error('agent bug');
+          await runReferenceAgent(req, ctx, 0);
+        },
+      },
+      logger,
+    );
+    try {
+      const user = randomUUID();
+      const rec = recorder();
+      await bus.subscribeUser(user, rec.listener);
+      const broken = request(user, 'throw');
+      expect(await bus.submit(broken)).toBe('accepted');
+      await until(() => rec.finished(broken.run_id), 'the broken run to end');
+      expect(rec.of(broken.run_id).map((e) => [e.event_id, e.type])).toEqual([
+        [1, 'agent_started'],
+        [2, 'agent_failed'],
+      ]);
+      expect(await bus.submit(request(user, 'What is 6 * 7?'))).toBe('accepted');
+    } finally {
+      await bus.close();
+    }
+  });
+});
+
 describe('Redis bus: exactly once, whatever happens to workers', () => {
   let n = 0;
   /** A key space of its own per test, so no other consumer sees the requests. */

@@ -1,6 +1,6 @@
 import { AgentEvent, AgentRequest, TERMINAL_EVENT_TYPES } from '@admitone/agent-events';
 import type { Logger } from 'pino';
-import { RunContext, runReferenceAgent } from '../reference-agent/reference-agent';
+import { AgentStep, RunContext, runReferenceAgent } from '../reference-agent/reference-agent';
 import { Admission, AdmissionLimits, AgentBus, AgentEventListener, RunInfo } from './agent-bus';
 
 interface MemoryRun extends RunInfo {
@@ -61,33 +61,36 @@ export class MemoryAgentBus implements AgentBus {
       this.options.runAgent ??
       ((req: AgentRequest, ctx: RunContext) =>
         runReferenceAgent(req, ctx, this.options.stepDelayMs));
+    const emit = async (step: AgentStep) => {
+      if (this.closed) return;
+      const event = {
+        ...step,
+        run_id: request.run_id,
+        thread_id: request.thread_id,
+        event_id: run.events.length + 1,
+        ts: new Date().toISOString(),
+      } as AgentEvent;
+      run.events.push(event);
+      run.status = TERMINAL_EVENT_TYPES.includes(event.type)
+        ? event.type === 'agent_completed'
+          ? 'completed'
+          : 'failed'
+        : 'running';
+      for (const listener of this.listeners.get(request.user_id) ?? []) listener(event);
+    };
     setImmediate(() => {
       runAgent(request, {
-        emit: async (step) => {
-          if (this.closed) return;
-          const event = {
-            ...step,
-            run_id: request.run_id,
-            thread_id: request.thread_id,
-            event_id: run.events.length + 1,
-            ts: new Date().toISOString(),
-          } as AgentEvent;
-          run.events.push(event);
-          run.status = TERMINAL_EVENT_TYPES.includes(event.type)
-            ? event.type === 'agent_completed'
-              ? 'completed'
-              : 'failed'
-            : 'running';
-          for (const listener of this.listeners.get(request.user_id) ?? []) listener(event);
-        },
+        emit,
         isCancelled: async () => run.cancelled,
         sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-      }).catch((error: Error) =>
+      }).catch((error: Error) => {
         this.logger?.error(
           { err: error.message, run_id: request.run_id },
           'in-process agent failed',
-        ),
-      );
+        );
+        // The run ends (and stops counting against the user) rather than hanging.
+        if (inFlight(run)) void emit({ type: 'agent_failed', error: 'the agent failed' });
+      });
     });
     return 'accepted';
   }
