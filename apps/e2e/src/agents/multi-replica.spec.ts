@@ -8,7 +8,7 @@ import {
   startWorker,
 } from '../support/agent-client';
 import { AuthStack, loginAs, startAuth, startGateway, USERS } from '../support/gateway-stack';
-import { ServiceProcess, stopAllServices } from '../support/service-process';
+import { eventually, ServiceProcess, stopAllServices } from '../support/service-process';
 
 /**
  * Two users on two gateway replicas with two workers, all on one Redis: every
@@ -133,7 +133,15 @@ describe('agent runs across two gateways and two workers', () => {
     }
 
     // Both workers are consumers of one group: every run was handled exactly once between them.
-    const finishedBy = workers.map((w) => w.logLines().filter((l) => l['msg'] === 'run finished'));
+    // A worker logs 'run finished' after publishing the terminal event: wait for the lines.
+    const finishedLines = () =>
+      workers.map((w) => w.logLines().filter((l) => l['msg'] === 'run finished'));
+    await eventually(
+      () => finishedLines().flat().length >= aliceRuns.size + bobRuns.size,
+      "every run's 'run finished' log line",
+      10_000,
+    );
+    const finishedBy = finishedLines();
     const finished = finishedBy.flat();
     expect(finished.map((l) => l['run_id']).sort()).toEqual([...aliceRuns, ...bobRuns].sort());
     // ...and both did work: each worker finished at least one run, and says so under its name.
