@@ -2,10 +2,11 @@ module.exports = {
   displayName: 'agent-runtime',
   preset: '../../jest.preset.js',
   testEnvironment: 'node',
-  testTimeout: 30_000,
+  testTimeout: 60_000,
   transform: {
     '^.+\\.[tj]s$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.spec.json' }],
   },
   moduleFileExtensions: ['ts', 'js', 'html'],
+  // The tests talk to a real Redis (and the worker's to processes): generous, not Jest's 5 s.
   coverageDirectory: '../../coverage/libs/agent-runtime',
 };

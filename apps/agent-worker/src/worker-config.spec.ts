@@ -78,7 +78,7 @@ describe('WorkerConfigSchema', () => {
     ['CLAIM_IDLE_MS', '50'],
     ['CLAIM_IDLE_MS', 'soon'],
     ['AGENT_STEP_DELAY_MS', '-1'],
-    ['RUN_RETENTION_SECONDS', '10'],
+    ['RUN_RETENTION_SECONDS', '0'],
   ])('stops with a message naming %s for %j', (variable, value) => {
     const { message, problems } = problemsOf({ REDIS_URL, [variable]: value });
     expect(problems.map((p) => p.variable)).toEqual([variable]);

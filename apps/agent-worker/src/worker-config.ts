@@ -29,6 +29,6 @@ export const WorkerConfigSchema = z.object({
   WORKER_CONCURRENCY: int(4, 1, 256),
   CLAIM_IDLE_MS: int(30_000, 200, 3_600_000),
   AGENT_STEP_DELAY_MS: int(150, 0, 60_000),
-  RUN_RETENTION_SECONDS: int(DEFAULT_RUN_RETENTION_SECONDS, 60, 7 * 24 * 3600),
+  RUN_RETENTION_SECONDS: int(DEFAULT_RUN_RETENTION_SECONDS, 1, 7 * 24 * 3600),
 });
 export type WorkerConfig = z.output<typeof WorkerConfigSchema>;

@@ -8,7 +8,7 @@ import {
   startWorker,
 } from '../support/agent-client';
 import { AuthStack, loginAs, startAuth, startGateway, USERS } from '../support/gateway-stack';
-import { ServiceProcess, stopAllServices } from '../support/service-process';
+import { eventually, ServiceProcess, stopAllServices } from '../support/service-process';
 
 /**
  * Two users on two gateway replicas with two workers, all on one Redis: every
@@ -29,10 +29,17 @@ describe('agent runs across two gateways and two workers', () => {
     stack = await startAuth(redis);
     [gateways, workers] = await Promise.all([
       Promise.all([startGateway(redis, stack), startGateway(redis, stack)]),
-      Promise.all([
-        startWorker(redis, { WORKER_NAME: 'worker-1', AGENT_STEP_DELAY_MS: '30' }),
-        startWorker(redis, { WORKER_NAME: 'worker-2', AGENT_STEP_DELAY_MS: '30' }),
-      ]),
+      // One run at a time each, and runs that take a while (5 steps of 200 ms): while one
+      // worker holds a run, the next request can only go to the other.
+      Promise.all(
+        ['worker-1', 'worker-2'].map((name) =>
+          startWorker(redis, {
+            WORKER_NAME: name,
+            WORKER_CONCURRENCY: '1',
+            AGENT_STEP_DELAY_MS: '200',
+          }),
+        ),
+      ),
     ]);
   });
   afterAll(async () => {
@@ -77,7 +84,7 @@ describe('agent runs across two gateways and two workers', () => {
       s.runIds().length >= CHATS.length && s.runIds().every((id) => s.finished(id));
     await Promise.all(
       [aliceHome, aliceAway, bobHome, bobAway].map((s) =>
-        s.until(() => allFinished(s), 'three finished runs', 20_000),
+        s.until(() => allFinished(s), 'three finished runs', 40_000),
       ),
     );
 
@@ -126,10 +133,22 @@ describe('agent runs across two gateways and two workers', () => {
     }
 
     // Both workers are consumers of one group: every run was handled exactly once between them.
-    const finished = workers.flatMap((w) =>
-      w.logLines().filter((l) => l['msg'] === 'run finished'),
+    // A worker logs 'run finished' after publishing the terminal event: wait for the lines.
+    const finishedLines = () =>
+      workers.map((w) => w.logLines().filter((l) => l['msg'] === 'run finished'));
+    await eventually(
+      () => finishedLines().flat().length >= aliceRuns.size + bobRuns.size,
+      "every run's 'run finished' log line",
+      10_000,
     );
+    const finishedBy = finishedLines();
+    const finished = finishedBy.flat();
     expect(finished.map((l) => l['run_id']).sort()).toEqual([...aliceRuns, ...bobRuns].sort());
+    // ...and both did work: each worker finished at least one run, and says so under its name.
+    for (const [i, lines] of finishedBy.entries()) {
+      expect(lines.length).toBeGreaterThan(0);
+      expect(new Set(lines.map((l) => l['worker']))).toEqual(new Set([`worker-${i + 1}`]));
+    }
     expectContractOnly(sockets);
   });
 });

@@ -90,11 +90,11 @@ describe('Redis restarted under the running services', () => {
     expect(userKeys.length).toBeGreaterThan(0);
 
     await server.kill();
-    // While Redis is down, a chat on a live socket is refused at once, not left hanging.
-    if (!before.closed) {
-      const during = await answerTo(before, 'What is 2 + 2?', 'during');
-      expect(during).toMatchObject({ type: 'error', code: 'unavailable', ref: 'during' });
-    }
+    // While Redis is down, the live socket stays open, and a chat on it is refused at once,
+    // not left hanging.
+    const during = await answerTo(before, 'What is 2 + 2?', 'during');
+    expect(during).toMatchObject({ type: 'error', code: 'unavailable', ref: 'during' });
+    expect(before.closed).toBeUndefined();
 
     await server.start();
     const restore = new Redis(server.url, { maxRetriesPerRequest: 1 });
@@ -108,15 +108,39 @@ describe('Redis restarted under the running services', () => {
 
     // Sessions were lost with the old Redis: log in again, with a new ticket.
     const after = await openAlice('after');
-    for (const [i, content] of ['What is 6 * 7?', 'tell me about the weather'].entries()) {
+    // Recovery: chats are answered (never silence) and, once the bus is back, run. Probe
+    // until one runs; every answer meanwhile is an `unavailable` error for that chat.
+    let probe = 0;
+    let recovered: ServerMessage | undefined;
+    for (const deadline = Date.now() + 30_000; !recovered && Date.now() < deadline; ) {
+      const ref = `probe-${probe++}`;
+      const answer = await answerTo(after, 'What is 1 + 1?', ref);
+      if (answer.type === 'agent_started') recovered = answer;
+      else expect(answer).toMatchObject({ type: 'error', code: 'unavailable', ref });
+    }
+    expect(recovered?.type).toBe('agent_started');
+    // Recovered: every chat from now on completes. Each run is found by its tool input, as a
+    // probe queued before the recovery may start late and be taken for the answer.
+    const runOf = (needle: string) =>
+      after
+        .runIds()
+        .find((id) =>
+          after
+            .eventsOf(id)
+            .some((e) => e.type === 'tool_executing' && JSON.stringify(e.input).includes(needle)),
+        );
+    for (const [i, [content, needle]] of [
+      ['What is 6 * 7?', '6 * 7'],
+      ['tell me about the weather', 'weather'],
+    ].entries()) {
       const answer = await answerTo(after, content, `after-${i}`);
-      if (answer.type === 'agent_started') {
-        const runId = answer.run_id;
-        await after.until(() => after.finished(runId), 'the run after the restart');
-        expectCompletedRun(after.eventsOf(runId));
-      } else {
-        expect(answer).toMatchObject({ type: 'error', code: 'unavailable', ref: `after-${i}` });
-      }
+      expect(answer.type).toBe('agent_started');
+      await after.until(() => runOf(needle) !== undefined, `the run of after-${i}`);
+      const runId = runOf(needle) ?? '';
+      await after.until(() => after.finished(runId), 'the run after the restart');
+      expectCompletedRun(after.eventsOf(runId));
+      expect(after.eventsOf(runId).at(-1)?.type).toBe('agent_completed');
+      expect(after.frames.filter((f) => f.type === 'error' && f.ref === `after-${i}`)).toEqual([]);
     }
     expectContractOnly(sockets);
   });

@@ -21,6 +21,8 @@ import { AgentRelay } from './agent-relay';
             {
               stepDelayMs: config.AGENT_STEP_DELAY_MS,
               retentionSeconds: config.RUN_RETENTION_SECONDS,
+              maxRunsPerUser: config.MAX_RUNS_PER_USER,
+              maxPendingRuns: config.MAX_PENDING_RUNS,
             },
             logger,
           );
@@ -31,6 +33,7 @@ import { AgentRelay } from './agent-relay';
           subscriber,
           config.REDIS_PREFIX,
           config.RUN_RETENTION_SECONDS,
+          { maxRunsPerUser: config.MAX_RUNS_PER_USER, maxPendingRuns: config.MAX_PENDING_RUNS },
           logger,
         );
       },

@@ -1,4 +1,9 @@
-import { DEFAULT_RUN_RETENTION_SECONDS, DEFAULT_WS_PATH } from '@admitone/agent-events';
+import {
+  DEFAULT_MAX_PENDING_RUNS,
+  DEFAULT_MAX_RUNS_PER_USER,
+  DEFAULT_RUN_RETENTION_SECONDS,
+  DEFAULT_WS_PATH,
+} from '@admitone/agent-events';
 import { DEVELOPMENT_EXCHANGE_CLIENT_KEY } from '@admitone/auth-contracts';
 import {
   allowedOriginsSchema,
@@ -75,7 +80,11 @@ export const GatewayConfigSchema = z
     SESSION_RECHECK_INTERVAL_MS: int(15_000, 100, 30_000),
     DRAIN_SECONDS: int(5, 0, 120),
     /** How long a run's events are kept for `resume`. */
-    RUN_RETENTION_SECONDS: int(DEFAULT_RUN_RETENTION_SECONDS, 60, 7 * 24 * 3600),
+    RUN_RETENTION_SECONDS: int(DEFAULT_RUN_RETENTION_SECONDS, 1, 7 * 24 * 3600),
+    /** A chat is refused with `too_many_runs` while the user has this many runs queued or running. */
+    MAX_RUNS_PER_USER: int(DEFAULT_MAX_RUNS_PER_USER, 1, 1000),
+    /** A chat is refused with `busy` while this many requests (all users) are queued or running. */
+    MAX_PENDING_RUNS: int(DEFAULT_MAX_PENDING_RUNS, 1, 10_000_000),
     /** A chat with no agent_started within this gets an `error` instead of silence. */
     CHAT_ACK_TIMEOUT_MS: int(15_000, 100, 300_000),
     /** In-memory mode only: pacing of the in-process reference agent. */

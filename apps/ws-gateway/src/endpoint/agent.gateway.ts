@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { Inject } from '@nestjs/common';
 import { ClientMessageOf, CLOSE_CODES, ServerMessageOf } from '@admitone/agent-events';
-import { AGENT_BUS, AgentBus, RunInfo } from '@admitone/agent-runtime';
+import { Admission, AGENT_BUS, AgentBus, RunInfo } from '@admitone/agent-runtime';
 import {
   ConnectedSocket,
   MessageBody,
@@ -25,6 +25,12 @@ import { takeUpgradeContext } from '../upgrade/authenticated-ws.adapter';
  */
 /** How long a chat or resume waits for the user's live event feed. */
 const SUBSCRIBE_TIMEOUT_MS = 3000;
+
+/** What a client is told when its chat is not admitted (contract section 4.2). */
+const ADMISSION_REFUSALS: Record<Exclude<Admission, 'accepted'>, string> = {
+  too_many_runs: 'You have too many runs in progress; retry when one has finished.',
+  busy: 'The agents are busy; retry later.',
+};
 
 @WebSocketGateway()
 export class AgentGateway implements OnGatewayConnection {
@@ -57,11 +63,13 @@ export class AgentGateway implements OnGatewayConnection {
     const connection = this.registry.of(ws);
     if (!connection) return;
     const runId = randomUUID();
+    let admission: Admission;
     try {
       await this.relay.readyWithin(connection.userId, SUBSCRIBE_TIMEOUT_MS);
       this.relay.expectRun(connection, runId, message.client_msg_id);
-      await this.bus.submit({
+      admission = await this.bus.submit({
         run_id: runId,
+        // Threads are scoped to their user on the bus (BUS_KEYS.threadRuns), whoever chose the id.
         thread_id: message.thread_id ?? randomUUID(),
         user_id: connection.userId,
         session_id: connection.sessionId,
@@ -69,7 +77,6 @@ export class AgentGateway implements OnGatewayConnection {
         request_id: connection.context.request_id,
         requested_at: new Date().toISOString(),
       });
-      connection.logger.info({ run_id: runId }, 'chat submitted');
     } catch (error) {
       this.relay.forgetRun(connection, runId);
       connection.logger.warn({ err: (error as Error).message }, 'could not submit chat');
@@ -78,7 +85,15 @@ export class AgentGateway implements OnGatewayConnection {
         'The agent bus is unavailable; retry.',
         message.client_msg_id,
       );
+      return;
     }
+    if (admission !== 'accepted') {
+      this.relay.forgetRun(connection, runId);
+      connection.logger.info({ reason: admission }, 'chat refused at admission');
+      connection.sendError(admission, ADMISSION_REFUSALS[admission], message.client_msg_id);
+      return;
+    }
+    connection.logger.info({ run_id: runId }, 'chat submitted');
   }
 
   /** Every event of the user's own run after `after_event_id`, then live ones. */

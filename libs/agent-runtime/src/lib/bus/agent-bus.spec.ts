@@ -10,7 +10,7 @@ import { connectTestRedis, TestRedis } from '@admitone/testing';
 import type Redis from 'ioredis';
 import pino, { Logger } from 'pino';
 import { RunContext, runReferenceAgent } from '../reference-agent/reference-agent';
-import { AgentBus } from './agent-bus';
+import { Admission, AgentBus } from './agent-bus';
 import { MemoryAgentBus } from './memory-agent-bus';
 import { RedisAgentBus } from './redis-agent-bus';
 import { RedisRequestConsumer } from './redis-request-consumer';
@@ -89,6 +89,9 @@ function recorder() {
 
 interface Harness {
   bus: AgentBus;
+  /** Buses of separate gateways (separate Redis connections) sharing one backlog. */
+  buses: AgentBus[];
+  startAgents(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -120,38 +123,92 @@ async function startWorker(
   return consumer;
 }
 
-async function redisBus(prefix: string): Promise<RedisAgentBus> {
+async function redisBus(
+  prefix: string,
+  options: {
+    ownConnection?: boolean;
+    retentionSeconds?: number;
+    maxRunsPerUser?: number;
+    maxPendingRuns?: number;
+  } = {},
+): Promise<RedisAgentBus> {
   const bus = new RedisAgentBus(
-    redis.client,
+    options.ownConnection ? await duplicate() : redis.client,
     await duplicate(false),
     prefix,
-    RETENTION_SECONDS,
+    options.retentionSeconds ?? RETENTION_SECONDS,
+    {
+      maxRunsPerUser: options.maxRunsPerUser ?? 1000,
+      maxPendingRuns: options.maxPendingRuns ?? 100_000,
+    },
     logger,
   );
   buses.push(bus);
   return bus;
 }
 
-const adapters: [string, () => Promise<Harness>][] = [
+interface HarnessOptions {
+  stepDelayMs?: number;
+  retentionSeconds?: number;
+  maxRunsPerUser?: number;
+  maxPendingRuns?: number;
+  /** false: admitted runs wait (memory: behind a gate; Redis: no worker) until startAgents(). */
+  agentsRunning?: boolean;
+}
+
+let harnesses = 0;
+const adapters: [string, (options?: HarnessOptions) => Promise<Harness>][] = [
   [
     'MemoryAgentBus',
-    async () => {
+    async (options = {}) => {
+      let open: () => void = () => undefined;
+      const gate = new Promise<void>((resolve) => (open = resolve));
+      if (options.agentsRunning !== false) open();
+      const stepDelayMs = options.stepDelayMs ?? STEP_DELAY_MS;
       const bus = new MemoryAgentBus(
-        { stepDelayMs: STEP_DELAY_MS, retentionSeconds: RETENTION_SECONDS },
+        {
+          stepDelayMs,
+          retentionSeconds: options.retentionSeconds ?? RETENTION_SECONDS,
+          maxRunsPerUser: options.maxRunsPerUser ?? 1000,
+          maxPendingRuns: options.maxPendingRuns ?? 100_000,
+          runAgent: async (req, ctx) => {
+            await gate;
+            await runReferenceAgent(req, ctx, stepDelayMs);
+          },
+        },
         logger,
       );
-      return { bus, close: () => bus.close() };
+      return {
+        bus,
+        buses: [bus],
+        startAgents: async () => open(),
+        close: () => bus.close(),
+      };
     },
   ],
   [
     'RedisAgentBus',
-    async () => {
-      const prefix = `${redis.prefix}contract:`;
-      const bus = await redisBus(prefix);
-      const worker = await startWorker(prefix, { name: 'contract-worker' });
+    async (options = {}) => {
+      const prefix = `${redis.prefix}contract-${++harnesses}:`;
+      // Three gateways: each bus has its own command connection, so their scripts really race.
+      const all = await Promise.all(
+        [1, 2, 3].map(() => redisBus(prefix, { ...options, ownConnection: true })),
+      );
+      const workers: RedisRequestConsumer[] = [];
+      const startAgents = async () => {
+        workers.push(
+          await startWorker(prefix, {
+            name: `contract-worker-${harnesses}`,
+            stepDelayMs: options.stepDelayMs,
+          }),
+        );
+      };
+      if (options.agentsRunning !== false) await startAgents();
       return {
-        bus,
-        close: () => worker.stop(),
+        bus: all[0],
+        buses: all,
+        startAgents,
+        close: async () => void (await Promise.all(workers.map((w) => w.stop()))),
       };
     },
   ],
@@ -282,25 +339,194 @@ describe.each(adapters)('AgentBus contract: %s', (_, create) => {
   });
 
   it('ends a cancelled run with agent_failed "cancelled" and nothing after it', async () => {
-    const user = randomUUID();
-    const rec = await subscribe(user);
-    const req = request(user, 'What is 6 * 7?');
-    await bus.submit(req);
-    await until(() => rec.of(req.run_id).length >= 1, 'agent_started');
-    await bus.cancel(req.run_id);
-    await until(() => rec.finished(req.run_id), 'the run to end');
-    await sleep(3 * STEP_DELAY_MS);
-    const events = rec.of(req.run_id);
-    expect(events.at(-1)).toMatchObject({ type: 'agent_failed', error: 'cancelled' });
-    expect(events.filter((e) => TERMINAL_EVENT_TYPES.includes(e.type))).toHaveLength(1);
-    expect(events.map((e) => e.event_id)).toEqual(events.map((_, i) => i + 1));
-    expect(events.length).toBeLessThan(5);
-    expect((await bus.runInfo(req.run_id))?.status).toBe('failed');
+    // Slow steps: the cancel lands while the agent sleeps after agent_thinking, whatever the load.
+    const slow = await create({ stepDelayMs: 3000 });
+    try {
+      const user = randomUUID();
+      const rec = recorder();
+      unsubscribes.push(await slow.bus.subscribeUser(user, rec.listener));
+      const req = request(user, 'What is 6 * 7?');
+      expect(await slow.bus.submit(req)).toBe('accepted');
+      await until(() => rec.of(req.run_id).length >= 2, 'agent_thinking', 20_000);
+      await slow.bus.cancel(req.run_id);
+      await until(() => rec.finished(req.run_id), 'the run to end', 20_000);
+      await sleep(100);
+      const events = rec.of(req.run_id);
+      expect(events.map((e) => e.type)).toEqual([
+        'agent_started',
+        'agent_thinking',
+        'agent_failed',
+      ]);
+      expect(events.at(-1)).toMatchObject({ type: 'agent_failed', error: 'cancelled' });
+      expect(events.map((e) => e.event_id)).toEqual([1, 2, 3]);
+      expect((await slow.bus.runInfo(req.run_id))?.status).toBe('failed');
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('keeps a thread to its user: the same thread_id of another user is another thread', async () => {
+    const alice = randomUUID();
+    const bob = randomUUID();
+    const a = await subscribe(alice);
+    const b = await subscribe(bob);
+    const thread = randomUUID();
+    const first = { ...request(alice, 'What is 1 + 1?'), thread_id: thread };
+    const intruder = { ...request(bob, 'What is 2 + 2?'), thread_id: thread };
+    const second = { ...request(alice, 'What is 3 + 3?'), thread_id: thread };
+    for (const req of [first, intruder, second]) expect(await bus.submit(req)).toBe('accepted');
+    await until(
+      () => a.finished(first.run_id) && a.finished(second.run_id) && b.finished(intruder.run_id),
+      'the three runs to finish',
+    );
+    expect(await bus.threadRuns(alice, thread)).toEqual([first.run_id, second.run_id]);
+    expect(await bus.threadRuns(bob, thread)).toEqual([intruder.run_id]);
+    expect(await bus.threadRuns(randomUUID(), thread)).toEqual([]);
+    // Bob's run in "the same" thread reached Bob only.
+    expect(a.of(intruder.run_id)).toEqual([]);
+  });
+
+  describe('admission', () => {
+    const accepted = (outcomes: Admission[]) => outcomes.filter((o) => o === 'accepted').length;
+    /** Submits every request at once, spread over the buses (separate connections on Redis). */
+    const race = (h: Harness, reqs: AgentRequest[]) =>
+      Promise.all(reqs.map((req, i) => h.buses[i % h.buses.length].submit(req)));
+
+    it('admits at most MAX_RUNS_PER_USER runs of a user at once, however many chats race', async () => {
+      const h = await create({ maxRunsPerUser: 3, agentsRunning: false });
+      try {
+        const alice = randomUUID();
+        const bob = randomUUID();
+        const a = recorder();
+        const b = recorder();
+        unsubscribes.push(await h.bus.subscribeUser(alice, a.listener));
+        unsubscribes.push(await h.bus.subscribeUser(bob, b.listener));
+        const aliceChats = Array.from({ length: 12 }, (_, i) =>
+          request(alice, `What is ${i} + 1?`),
+        );
+        const outcomes = await race(h, aliceChats);
+        expect(accepted(outcomes)).toBe(3);
+        expect(outcomes.filter((o) => o === 'too_many_runs')).toHaveLength(9);
+        // A refused chat was never queued.
+        const refused = aliceChats.filter((_, i) => outcomes[i] !== 'accepted');
+        for (const req of refused) expect(await h.bus.runInfo(req.run_id)).toBeNull();
+        // Another user is not held back by Alice.
+        const bobChat = request(bob, 'What is 6 * 7?');
+        expect(await h.buses[h.buses.length - 1].submit(bobChat)).toBe('accepted');
+
+        await h.startAgents();
+        const admitted = aliceChats.filter((_, i) => outcomes[i] === 'accepted');
+        await until(
+          () => admitted.every((r) => a.finished(r.run_id)) && b.finished(bobChat.run_id),
+          'every admitted run to finish',
+          20_000,
+        );
+        for (const req of admitted) expect(a.of(req.run_id).at(-1)?.type).toBe('agent_completed');
+        for (const req of refused) expect(a.of(req.run_id)).toEqual([]);
+        // Ended runs no longer count: Alice may run three again.
+        const again = await race(
+          h,
+          [1, 2, 3].map((i) => request(alice, `What is ${i} * 2?`)),
+        );
+        expect(again).toEqual(['accepted', 'accepted', 'accepted']);
+      } finally {
+        await h.close();
+      }
+    });
+
+    it('refuses with busy at MAX_PENDING_RUNS and runs every request it accepted', async () => {
+      const h = await create({ maxPendingRuns: 5, agentsRunning: false });
+      try {
+        const reqs = Array.from({ length: 20 }, () => request(randomUUID(), 'What is 6 * 7?'));
+        const recs = await Promise.all(
+          reqs.map(async (req) => {
+            const rec = recorder();
+            unsubscribes.push(await h.bus.subscribeUser(req.user_id, rec.listener));
+            return rec;
+          }),
+        );
+        const outcomes = await race(h, reqs);
+        expect(accepted(outcomes)).toBe(5);
+        expect(outcomes.filter((o) => o === 'busy')).toHaveLength(15);
+
+        await h.startAgents();
+        const admitted = reqs.flatMap((req, i) => (outcomes[i] === 'accepted' ? [i] : []));
+        await until(
+          () => admitted.every((i) => recs[i].finished(reqs[i].run_id)),
+          'every accepted run to finish',
+          20_000,
+        );
+        for (const i of admitted) {
+          expect(recs[i].of(reqs[i].run_id).map((e) => e.event_id)).toEqual([1, 2, 3, 4, 5]);
+        }
+        // The backlog drains as workers let go of the ended runs: new chats are admitted again.
+        const later = request(randomUUID(), 'hello again');
+        let outcome = await h.bus.submit(later);
+        for (const deadline = Date.now() + 20_000; outcome === 'busy' && Date.now() < deadline; ) {
+          await sleep(50);
+          outcome = await h.bus.submit(later);
+        }
+        expect(outcome).toBe('accepted');
+      } finally {
+        await h.close();
+      }
+    });
+
+    it('stops counting a run that was abandoned past the retention window', async () => {
+      const h = await create({ maxRunsPerUser: 1, retentionSeconds: 1, agentsRunning: false });
+      try {
+        const user = randomUUID();
+        const abandoned = request(user, 'never run');
+        expect(await h.bus.submit(abandoned)).toBe('accepted');
+        expect(await h.buses.at(-1)?.submit(request(user, 'one too many'))).toBe('too_many_runs');
+        for (let i = 0; (await h.bus.runInfo(abandoned.run_id)) !== null; i++) {
+          if (i > 200) throw new Error('the run did not age out');
+          await sleep(100);
+        }
+        expect(await h.bus.submit(request(user, 'after the retention window'))).toBe('accepted');
+      } finally {
+        await h.close();
+      }
+    });
   });
 
   it('forgets nothing it was not asked to: cancel of an unknown run is harmless', async () => {
     await expect(bus.cancel(randomUUID())).resolves.toBeUndefined();
     expect(await bus.runInfo(randomUUID())).toBeNull();
+  });
+});
+
+describe('Memory bus: an agent that throws', () => {
+  it('ends the run with agent_failed, so it stops counting against the user', async () => {
+    const bus = new MemoryAgentBus(
+      {
+        stepDelayMs: 0,
+        retentionSeconds: RETENTION_SECONDS,
+        maxRunsPerUser: 1,
+        maxPendingRuns: 10,
+        runAgent: async (req, ctx) => {
+          await ctx.emit({ type: 'agent_started' });
+          if (req.content === 'throw') throw new Error('agent bug');
+          await runReferenceAgent(req, ctx, 0);
+        },
+      },
+      logger,
+    );
+    try {
+      const user = randomUUID();
+      const rec = recorder();
+      await bus.subscribeUser(user, rec.listener);
+      const broken = request(user, 'throw');
+      expect(await bus.submit(broken)).toBe('accepted');
+      await until(() => rec.finished(broken.run_id), 'the broken run to end');
+      expect(rec.of(broken.run_id).map((e) => [e.event_id, e.type])).toEqual([
+        [1, 'agent_started'],
+        [2, 'agent_failed'],
+      ]);
+      expect(await bus.submit(request(user, 'What is 6 * 7?'))).toBe('accepted');
+    } finally {
+      await bus.close();
+    }
   });
 });
 
@@ -321,13 +547,14 @@ describe('Redis bus: exactly once, whatever happens to workers', () => {
       const rec = recorder();
       await bus.subscribeUser(user, rec.listener);
       const req = request(user, 'What is 6 * 7?');
-      const client = await duplicate();
-      const run = () =>
+      // Two workers, each with its own connection, so their scripts really interleave on the server.
+      const [one, two] = await Promise.all([duplicate(), duplicate()]);
+      const run = (client: Redis) =>
         runReferenceAgent(req, redisRunContext(client, prefix, req, RETENTION_SECONDS), 0);
-      if (concurrently) await Promise.all([run(), run()]);
+      if (concurrently) await Promise.all([run(one), run(two)]);
       else {
-        await run();
-        await run();
+        await run(one);
+        await run(two);
       }
       await until(() => rec.finished(req.run_id), 'the terminal event');
       await sleep(100);
@@ -429,7 +656,7 @@ describe('Redis bus: exactly once, whatever happens to workers', () => {
       handledBy.push('second');
       return runReferenceAgent(r, redisRunContext(client, prefix, r, RETENTION_SECONDS), 0);
     });
-    await until(() => rec.finished(req.run_id), 'the claimed run to finish', 8000);
+    await until(() => rec.finished(req.run_id), 'the claimed run to finish', 20_000);
     await sleep(100);
     expect(rec.events.map((e) => e.event_id)).toEqual([1, 2, 3, 4, 5]);
     expect(rec.events.map((e) => e.type)).toEqual([...FIVE, 'agent_completed']);
@@ -480,6 +707,31 @@ describe('Redis bus: exactly once, whatever happens to workers', () => {
     expect(pending[0]).toBe(0);
     expect(await streamLength(stream)).toBe(0);
     await worker.stop();
+  });
+
+  it('keeps every accepted request in the stream until a worker handled it: no trimming', async () => {
+    const prefix = freshPrefix();
+    const limit = 300;
+    const bus = await redisBus(prefix, { maxPendingRuns: limit });
+    const stream = `${prefix}${BUS_KEYS.requests}`;
+    const reqs = Array.from({ length: limit + 20 }, () => request(randomUUID(), 'hello'));
+    const outcomes: Admission[] = [];
+    for (const req of reqs) outcomes.push(await bus.submit(req));
+    expect(outcomes.slice(0, limit).every((o) => o === 'accepted')).toBe(true);
+    expect(outcomes.slice(limit).every((o) => o === 'busy')).toBe(true);
+    // Nothing unread was dropped: the stream holds exactly the accepted requests, in order.
+    const entries = await redis.client.xrange(stream, '-', '+');
+    expect(entries.map(([, fields]) => JSON.parse(fields[1]).run_id)).toEqual(
+      reqs.slice(0, limit).map((r) => r.run_id),
+    );
+    // A handled request leaves the stream (XACK and XDEL), and that frees a place.
+    const worker = await startWorker(prefix, { name: 'drainer', stepDelayMs: 0 });
+    for (let i = 0; (await streamLength(stream)) > 0; i++) {
+      if (i > 400) throw new Error('the backlog did not drain');
+      await sleep(50);
+    }
+    await worker.stop();
+    expect(await bus.submit(request(randomUUID(), 'room again'))).toBe('accepted');
   });
 
   it('replays around a malformed event entry instead of failing', async () => {

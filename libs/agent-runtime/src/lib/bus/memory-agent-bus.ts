@@ -1,17 +1,27 @@
 import { AgentEvent, AgentRequest, TERMINAL_EVENT_TYPES } from '@admitone/agent-events';
 import type { Logger } from 'pino';
-import { runReferenceAgent } from '../reference-agent/reference-agent';
-import { AgentBus, AgentEventListener, RunInfo } from './agent-bus';
+import { AgentStep, RunContext, runReferenceAgent } from '../reference-agent/reference-agent';
+import { Admission, AdmissionLimits, AgentBus, AgentEventListener, RunInfo } from './agent-bus';
 
 interface MemoryRun extends RunInfo {
   events: AgentEvent[];
   cancelled: boolean;
 }
 
+export interface MemoryAgentBusOptions extends AdmissionLimits {
+  stepDelayMs: number;
+  retentionSeconds: number;
+  /** The agent run for each request; the reference agent by default. */
+  runAgent?: (request: AgentRequest, ctx: RunContext) => Promise<void>;
+}
+
+const inFlight = (run: MemoryRun) => run.status === 'queued' || run.status === 'running';
+
 /**
  * In-memory mode (no REDIS_URL): the reference agent runs in-process behind
  * the same port, so `npm start` works on a machine without Redis. One
  * gateway instance only. Runs are forgotten after the retention window.
+ * Admission follows the Redis bus: a run counts while queued or running.
  */
 export class MemoryAgentBus implements AgentBus {
   private readonly runs = new Map<string, MemoryRun>();
@@ -19,11 +29,21 @@ export class MemoryAgentBus implements AgentBus {
   private closed = false;
 
   constructor(
-    private readonly options: { stepDelayMs: number; retentionSeconds: number },
+    private readonly options: MemoryAgentBusOptions,
     private readonly logger?: Logger,
   ) {}
 
-  async submit(request: AgentRequest): Promise<void> {
+  /** Counts and admits synchronously: nothing can interleave in one event loop turn. */
+  async submit(request: AgentRequest): Promise<Admission> {
+    let mine = 0;
+    let pending = 0;
+    for (const run of this.runs.values()) {
+      if (!inFlight(run)) continue;
+      pending += 1;
+      if (run.user_id === request.user_id) mine += 1;
+    }
+    if (mine >= this.options.maxRunsPerUser) return 'too_many_runs';
+    if (pending >= this.options.maxPendingRuns) return 'busy';
     const run: MemoryRun = {
       user_id: request.user_id,
       thread_id: request.thread_id,
@@ -37,39 +57,49 @@ export class MemoryAgentBus implements AgentBus {
       () => this.runs.delete(request.run_id),
       this.options.retentionSeconds * 1000,
     ).unref();
+    const runAgent =
+      this.options.runAgent ??
+      ((req: AgentRequest, ctx: RunContext) =>
+        runReferenceAgent(req, ctx, this.options.stepDelayMs));
+    const emit = async (step: AgentStep) => {
+      if (this.closed) return;
+      const event = {
+        ...step,
+        run_id: request.run_id,
+        thread_id: request.thread_id,
+        event_id: run.events.length + 1,
+        ts: new Date().toISOString(),
+      } as AgentEvent;
+      run.events.push(event);
+      run.status = TERMINAL_EVENT_TYPES.includes(event.type)
+        ? event.type === 'agent_completed'
+          ? 'completed'
+          : 'failed'
+        : 'running';
+      for (const listener of this.listeners.get(request.user_id) ?? [])
+        listener(event, request.user_id);
+    };
     setImmediate(() => {
-      runReferenceAgent(
-        request,
-        {
-          emit: async (step) => {
-            if (this.closed) return;
-            const event = {
-              ...step,
-              run_id: request.run_id,
-              thread_id: request.thread_id,
-              event_id: run.events.length + 1,
-              ts: new Date().toISOString(),
-            } as AgentEvent;
-            run.events.push(event);
-            run.status = TERMINAL_EVENT_TYPES.includes(event.type)
-              ? event.type === 'agent_completed'
-                ? 'completed'
-                : 'failed'
-              : 'running';
-            for (const listener of this.listeners.get(request.user_id) ?? [])
-              listener(event, request.user_id);
-          },
-          isCancelled: async () => run.cancelled,
-          sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-        },
-        this.options.stepDelayMs,
-      ).catch((error: Error) =>
+      runAgent(request, {
+        emit,
+        isCancelled: async () => run.cancelled,
+        sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      }).catch((error: Error) => {
         this.logger?.error(
           { err: error.message, run_id: request.run_id },
           'in-process agent failed',
-        ),
-      );
+        );
+        // The run ends (and stops counting against the user) rather than hanging.
+        if (inFlight(run)) void emit({ type: 'agent_failed', error: 'the agent failed' });
+      });
     });
+    return 'accepted';
+  }
+
+  async threadRuns(userId: string, threadId: string): Promise<string[]> {
+    return [...this.runs]
+      .filter(([, run]) => run.user_id === userId && run.thread_id === threadId)
+      .map(([runId]) => runId);
   }
 
   async cancel(runId: string): Promise<void> {

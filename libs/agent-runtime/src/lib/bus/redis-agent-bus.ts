@@ -9,7 +9,61 @@ import {
 } from '@admitone/agent-events';
 import type Redis from 'ioredis';
 import type { Logger } from 'pino';
-import { AgentBus, AgentEventListener, RunInfo } from './agent-bus';
+import { Admission, AdmissionLimits, AgentBus, AgentEventListener, RunInfo } from './agent-bus';
+
+/**
+ * Admission and queueing in one script, so concurrent chats on any number of
+ * gateways cannot pass a limit together, and nothing is queued that was not
+ * counted. The user's in-flight set is pruned first: runs older than the
+ * retention window, and runs whose hash says they ended (or is gone). The
+ * backlog is the request stream's length: workers XDEL what they XACK, and
+ * nothing else ever removes an entry, so no accepted request is dropped.
+ * (The run hashes are read by name, which ties the keys to one Redis node;
+ * the request stream does so already.)
+ */
+const ADMIT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local retention = tonumber(ARGV[2]) * 1000
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - retention)
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local status = redis.call('HGET', ARGV[1] .. id, 'status')
+  if not status or status == 'completed' or status == 'failed' then
+    redis.call('ZREM', KEYS[1], id)
+  end
+end
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 'too_many_runs' end
+if redis.call('XLEN', KEYS[4]) >= tonumber(ARGV[4]) then return 'busy' end
+redis.call('HSET', KEYS[3], 'user_id', ARGV[6], 'session_id', ARGV[7], 'thread_id', ARGV[8],
+  'status', 'queued', 'created_at', ARGV[9], 'last_event_id', 0)
+redis.call('EXPIRE', KEYS[3], ARGV[2])
+redis.call('XADD', KEYS[4], '*', 'request', ARGV[10])
+redis.call('ZADD', KEYS[1], now, ARGV[5])
+redis.call('PEXPIRE', KEYS[1], retention)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - retention)
+redis.call('ZADD', KEYS[2], now, ARGV[5])
+redis.call('PEXPIRE', KEYS[2], retention)
+return 'accepted'
+`;
+
+type AdmittingRedis = Redis & {
+  admitoneAdmitAgentRequest(
+    userRuns: string,
+    threadRuns: string,
+    runKey: string,
+    stream: string,
+    runKeyPrefix: string,
+    retentionSeconds: number,
+    maxRunsPerUser: number,
+    maxPendingRuns: number,
+    runId: string,
+    userId: string,
+    sessionId: string,
+    threadId: string,
+    createdAt: string,
+    request: string,
+  ): Promise<Admission>;
+};
 
 /** The gateway side of the Redis bus; see BUS_KEYS in @admitone/agent-events for the layout. */
 export class RedisAgentBus implements AgentBus {
@@ -20,8 +74,11 @@ export class RedisAgentBus implements AgentBus {
     private readonly subscriber: Redis,
     private readonly prefix: string,
     private readonly retentionSeconds: number,
+    private readonly limits: AdmissionLimits,
     private readonly logger?: Logger,
   ) {
+    if (!('admitoneAdmitAgentRequest' in redis))
+      redis.defineCommand('admitoneAdmitAgentRequest', { numberOfKeys: 4, lua: ADMIT });
     subscriber.on('message', (channel: string, payload: string) => this.dispatch(channel, payload));
     let readyBefore = subscriber.status === 'ready';
     subscriber.on('ready', () => {
@@ -37,31 +94,28 @@ export class RedisAgentBus implements AgentBus {
     this.resubscribed.push(listener);
   }
 
-  async submit(request: AgentRequest): Promise<void> {
-    const runKey = `${this.prefix}${BUS_KEYS.run(request.run_id)}`;
-    const result = await this.redis
-      .multi()
-      .hset(runKey, {
-        user_id: request.user_id,
-        session_id: request.session_id,
-        thread_id: request.thread_id,
-        status: 'queued',
-        created_at: request.requested_at,
-        last_event_id: 0,
-      })
-      .expire(runKey, this.retentionSeconds)
-      .xadd(
-        `${this.prefix}${BUS_KEYS.requests}`,
-        'MAXLEN',
-        '~',
-        '100000',
-        '*',
-        'request',
-        JSON.stringify(request),
-      )
-      .exec();
-    const failed = result?.find(([error]) => error);
-    if (!result || failed) throw failed?.[0] ?? new Error('agent request was not queued');
+  async submit(request: AgentRequest): Promise<Admission> {
+    const p = this.prefix;
+    return (this.redis as AdmittingRedis).admitoneAdmitAgentRequest(
+      `${p}${BUS_KEYS.userRuns(request.user_id)}`,
+      `${p}${BUS_KEYS.threadRuns(request.user_id, request.thread_id)}`,
+      `${p}${BUS_KEYS.run(request.run_id)}`,
+      `${p}${BUS_KEYS.requests}`,
+      `${p}${BUS_KEYS.run('')}`,
+      this.retentionSeconds,
+      this.limits.maxRunsPerUser,
+      this.limits.maxPendingRuns,
+      request.run_id,
+      request.user_id,
+      request.session_id,
+      request.thread_id,
+      request.requested_at,
+      JSON.stringify(request),
+    );
+  }
+
+  async threadRuns(userId: string, threadId: string): Promise<string[]> {
+    return this.redis.zrange(`${this.prefix}${BUS_KEYS.threadRuns(userId, threadId)}`, 0, -1);
   }
 
   async cancel(runId: string): Promise<void> {
