@@ -44,6 +44,12 @@ export const AuthConfigSchema = z
     TICKET_TTL_SECONDS: intSeconds(DEFAULT_TICKET_TTL_SECONDS, 300),
     ACCESS_TOKEN_TTL_SECONDS: intSeconds(DEFAULT_ACCESS_TOKEN_TTL_SECONDS, 24 * 3600),
     REFRESH_TOKEN_TTL_SECONDS: intSeconds(7 * 24 * 3600, 90 * 24 * 3600),
+    /**
+     * Seconds during which a rotated refresh token presented again returns the
+     * same successor instead of revoking the session (two tabs, a retry after
+     * a timeout); 0 disables. OAuth 2.0 Security BCP 4.14.
+     */
+    REFRESH_REUSE_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(60).default(10),
     /** How long a consumed ticket is remembered, so a replay reads `already_used`. */
     USED_TICKET_MEMORY_SECONDS: intSeconds(600, 24 * 3600),
     EXCHANGE_CLIENT_KEYS: commaListSchema,

@@ -11,6 +11,7 @@ import { toUser, UsersService } from '../users/users.service';
 import { UserRecord } from '../users/user-store';
 import { REVOCATION_PUBLISHER, RevocationPublisher } from './revocation-publisher';
 import { SESSION_STORE, SessionStore } from './session-store';
+import { openSuccessor, sealSuccessor } from './successor-seal';
 
 @Injectable()
 export class SessionsService {
@@ -62,12 +63,23 @@ export class SessionsService {
     return this.tokenResponse(user, sessionId, refreshToken);
   }
 
+  /**
+   * Rotates the refresh token. Within REFRESH_REUSE_INTERVAL_SECONDS of a
+   * rotation, the same old token presented again (a second tab, a retry after
+   * a timeout) gets the same successor back, opened from the seal that only
+   * the old token's holder can open; later, or once that successor has been
+   * used, reuse revokes the whole session.
+   */
   async refresh(refreshToken: string): Promise<TokenResponse> {
     const newToken = randomToken();
+    const interval = this.config.REFRESH_REUSE_INTERVAL_SECONDS;
     const rotated = await this.store.rotateRefresh(
       sha256Hex(refreshToken),
       sha256Hex(newToken),
       this.config.REFRESH_TOKEN_TTL_SECONDS,
+      interval > 0
+        ? { sealedSuccessor: sealSuccessor(refreshToken, newToken), seconds: interval }
+        : undefined,
     );
     if (rotated.status === 'unknown') {
       this.metrics.refreshes.inc({ result: 'invalid_refresh_token' });
@@ -82,14 +94,28 @@ export class SessionsService {
       await this.revoke(rotated.session_id, 'refresh_token_reused');
       throw new ContractError('refresh_token_reused');
     }
+    const successor =
+      rotated.status === 'retried'
+        ? openSuccessor(refreshToken, rotated.sealed_successor)
+        : newToken;
+    if (successor === null) {
+      // Only a store holding a seal made under another token gets here.
+      this.metrics.refreshes.inc({ result: 'invalid_refresh_token' });
+      throw new ContractError('invalid_refresh_token');
+    }
     const session = await this.store.get(rotated.session_id);
     const user = session && !session.revoked_at ? await this.users.findById(session.user_id) : null;
     if (!session || session.revoked_at || !user || user.disabled) {
       this.metrics.refreshes.inc({ result: 'invalid_refresh_token' });
       throw new ContractError('invalid_refresh_token');
     }
-    this.metrics.refreshes.inc({ result: 'success' });
-    return this.tokenResponse(user, session.id, newToken);
+    this.metrics.refreshes.inc({ result: rotated.status === 'retried' ? 'retried' : 'success' });
+    if (rotated.status === 'retried')
+      this.logger.info(
+        { audit: 'refresh_retried', session_id: session.id },
+        'rotated refresh token presented again within the reuse interval; same successor',
+      );
+    return this.tokenResponse(user, session.id, successor);
   }
 
   /**
