@@ -160,7 +160,9 @@ export class SessionsService {
   /** A session is active when it exists, is not revoked and its user is not disabled. */
   async isActive(sessionId: string): Promise<boolean> {
     const session = await this.store.get(sessionId);
-    return !!session && !session.revoked_at;
+    if (!session || session.revoked_at) return false;
+    const user = await this.users.findById(session.user_id);
+    return !!user && !user.disabled;
   }
 
   async inactiveOf(sessionIds: string[]): Promise<string[]> {
