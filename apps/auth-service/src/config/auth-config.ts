@@ -58,6 +58,10 @@ export const AuthConfigSchema = z
     JWT_ISSUER: z.string().min(1).default('admitone-auth'),
     JWT_AUDIENCE: z.string().min(1).default('admitone'),
     SEED_USERS: z.string().optional(),
+    /**
+     * Login attempts per client address (every attempt) and failed logins per
+     * account (a successful login resets the account's count), `COUNT/SECONDSs`.
+     */
     LOGIN_RATE_LIMIT: rateLimitSchema('20/60s'),
     TICKET_RATE_LIMIT: rateLimitSchema('30/60s'),
   })

@@ -29,28 +29,37 @@ export class SessionsService {
     logger.setContext('SessionsService');
   }
 
+  /**
+   * Login limits. Per client address, every attempt counts. Per account, only
+   * FAILED attempts count, so nobody can lock an account out with attempts
+   * that never reach the password check, and the owner's correct logins never
+   * use up the allowance: a point is reserved before the check (so a
+   * concurrent burst cannot exceed the limit) and the account's count is reset
+   * by a successful login (as a failure streak ends). Once an account has
+   * LOGIN_RATE_LIMIT failures in the window, every attempt on it is refused
+   * before the check, the right password included, so a guess cannot be
+   * confirmed while it is locked.
+   */
   async login(request: LoginRequest, clientAddress: string): Promise<TokenResponse> {
-    for (const decision of [
-      await this.loginByAddress.consume(clientAddress),
-      await this.loginByAccount.consume(request.email),
-    ]) {
-      if (!decision.allowed) {
-        this.metrics.logins.inc({ result: 'rate_limited' });
-        this.logger.warn(
-          { audit: 'login_rate_limited', remote_address: clientAddress },
-          'login rate limited',
-        );
-        throw new ContractError('rate_limited', undefined, {
-          retryAfterSeconds: decision.retryAfterSeconds,
-        });
-      }
-    }
+    const refuseLimited = (retryAfterSeconds: number, scope: string): never => {
+      this.metrics.logins.inc({ result: 'rate_limited' });
+      this.logger.warn(
+        { audit: 'login_rate_limited', remote_address: clientAddress, scope },
+        'login rate limited',
+      );
+      throw new ContractError('rate_limited', undefined, { retryAfterSeconds });
+    };
+    const byAddress = await this.loginByAddress.consume(clientAddress);
+    if (!byAddress.allowed) return refuseLimited(byAddress.retryAfterSeconds, 'address');
+    const byAccount = await this.loginByAccount.consume(request.email);
+    if (!byAccount.allowed) return refuseLimited(byAccount.retryAfterSeconds, 'account');
     const user = await this.users.verifyCredentials(request.email, request.password);
     if (!user) {
       this.metrics.logins.inc({ result: 'invalid_credentials' });
       this.logger.info({ audit: 'login_failed', remote_address: clientAddress }, 'login failed');
       throw new ContractError('invalid_credentials');
     }
+    await this.loginByAccount.reset(request.email);
     const sessionId = randomUUID();
     const refreshToken = randomToken();
     await this.store.create(
