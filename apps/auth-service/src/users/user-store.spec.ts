@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { connectTestRedis, TestRedis } from '@admitone/testing';
+import type Redis from 'ioredis';
 import { MemoryUserStore } from './memory-user-store';
 import { RedisUserStore } from './redis-user-store';
 import { UserRecord, UserStore } from './user-store';
@@ -7,7 +8,8 @@ import { UserRecord, UserStore } from './user-store';
 /**
  * The UserStore contract, run against both adapters so they cannot drift.
  * Each test gets a store of its own (for Redis, a key prefix of its own under
- * the file's prefix), so `list` sees only that test's users.
+ * the file's prefix), so `list` sees only that test's users. The race spreads
+ * its creates over several Redis connections, as separate replicas would.
  */
 function userRecord(email: string, overrides: Partial<UserRecord> = {}): UserRecord {
   return {
@@ -30,13 +32,31 @@ afterAll(async () => {
 });
 
 describe.each(['memory', 'redis'] as const)('UserStore contract (%s)', (adapter) => {
+  const extraConnections: Redis[] = [];
   let store: UserStore;
+  /** Stores over the same users as `store`; for Redis, each on its own connection. */
+  let replicas: UserStore[];
 
+  beforeAll(async () => {
+    if (adapter === 'memory') return;
+    for (let i = 0; i < 4; i++) {
+      const connection = redis.client.duplicate();
+      if (connection.status !== 'ready') await connection.connect();
+      extraConnections.push(connection);
+    }
+  });
+  afterAll(async () => {
+    await Promise.all(extraConnections.map((c) => c.quit()));
+  });
   beforeEach(() => {
-    store =
-      adapter === 'memory'
-        ? new MemoryUserStore()
-        : new RedisUserStore(redis.client, `${redis.prefix}${randomUUID().slice(0, 8)}:`);
+    if (adapter === 'memory') {
+      store = new MemoryUserStore();
+      replicas = [store];
+      return;
+    }
+    const prefix = `${redis.prefix}${randomUUID().slice(0, 8)}:`;
+    store = new RedisUserStore(redis.client, prefix);
+    replicas = [store, ...extraConnections.map((c) => new RedisUserStore(c, prefix))];
   });
 
   it('creates a user and finds it by id and by email', async () => {
@@ -62,9 +82,11 @@ describe.each(['memory', 'redis'] as const)('UserStore contract (%s)', (adapter)
     expect(await store.list()).toEqual([first]);
   });
 
-  it('lets exactly one of 10 concurrent creates of one email succeed', async () => {
+  it('lets exactly one of 10 concurrent creates of one email succeed, across connections', async () => {
     const candidates = Array.from({ length: 10 }, () => userRecord('race@example.com'));
-    const results = await Promise.all(candidates.map((u) => store.create(u)));
+    const results = await Promise.all(
+      candidates.map((u, i) => replicas[i % replicas.length].create(u)),
+    );
     expect(results.filter(Boolean)).toHaveLength(1);
     const winner = candidates[results.indexOf(true)];
     expect(await store.findByEmail('race@example.com')).toEqual(winner);
