@@ -7,6 +7,8 @@ import { join } from 'node:path';
  * (`node:*`, `crypto`, `events`, ...). The bundle is built with the real
  * build script (JS only) into a scratch folder inside the workspace, so its
  * one external import, zod, resolves when the bundle is loaded in Node.
+ * Here it is checked and loaded in Node; apps/e2e/src/browser/
+ * client-bundle.spec.ts loads the same build in real Chromium.
  */
 const workspaceRoot = join(__dirname, '../../..');
 const outdir = join(workspaceRoot, 'tmp', `client-bundle-spec-${process.pid}`);

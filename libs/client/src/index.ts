@@ -27,6 +27,12 @@ export type {
   BackoffOptions,
   TicketCarrier,
 } from './lib/options/client-options';
+export {
+  createSharedRefresh,
+  DEFAULT_REFRESH_LOCK_NAME,
+  webLocks,
+} from './lib/auth/shared-refresh';
+export type { LockManagerLike, SharedRefreshOptions } from './lib/auth/shared-refresh';
 export { backoffCeiling, backoffDelay } from './lib/reconnect/backoff';
 export type { BackoffConfig } from './lib/reconnect/backoff';
 export { decideOnClose } from './lib/reconnect/close-decision';

@@ -59,6 +59,12 @@ export const AuthConfigSchema = z
     TICKET_TTL_SECONDS: intSeconds(DEFAULT_TICKET_TTL_SECONDS, 300),
     ACCESS_TOKEN_TTL_SECONDS: intSeconds(DEFAULT_ACCESS_TOKEN_TTL_SECONDS, 24 * 3600),
     REFRESH_TOKEN_TTL_SECONDS: intSeconds(7 * 24 * 3600, 90 * 24 * 3600),
+    /**
+     * Seconds during which a rotated refresh token presented again returns the
+     * same successor instead of revoking the session (two tabs, a retry after
+     * a timeout); 0 disables. OAuth 2.0 Security BCP 4.14.
+     */
+    REFRESH_REUSE_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(60).default(10),
     /** How long a consumed ticket is remembered, so a replay reads `already_used`. */
     USED_TICKET_MEMORY_SECONDS: intSeconds(600, 24 * 3600),
     EXCHANGE_CLIENT_KEYS: commaListSchema,
@@ -73,6 +79,10 @@ export const AuthConfigSchema = z
     OIDC_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
     /** After a JWKS fetch, an unknown `kid` refetches only once this many seconds have passed. */
     OIDC_JWKS_COOLDOWN_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
+    /**
+     * Login attempts per client address (every attempt) and failed logins per
+     * account (a successful login resets the account's count), `COUNT/SECONDSs`.
+     */
     LOGIN_RATE_LIMIT: rateLimitSchema('20/60s'),
     TICKET_RATE_LIMIT: rateLimitSchema('30/60s'),
     /** When set, /internal/* answers on this port only (404 on PORT): the port the gateways call. Unset: on PORT. */

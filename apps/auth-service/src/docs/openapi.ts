@@ -74,7 +74,10 @@ export function buildOpenApiDocument(): OpenAPIObject {
           requestBody: { required: true, ...json(RefreshRequestSchema, 'input') },
           responses: {
             200: {
-              description: 'Tokens; the old refresh token is dead',
+              description:
+                'Tokens; the old refresh token is dead. Presented again within ' +
+                'REFRESH_REUSE_INTERVAL_SECONDS of its rotation (while its successor is unused), ' +
+                'it answers the same refresh token again instead of revoking',
               ...json(TokenResponseSchema),
             },
             401: error('invalid_refresh_token, or refresh_token_reused (the session is revoked)'),

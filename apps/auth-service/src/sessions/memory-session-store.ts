@@ -1,5 +1,5 @@
 import type { RevocationReason } from '@admitone/auth-contracts';
-import { RotateResult, SessionRecord, SessionStore } from './session-store';
+import { ReuseGrace, RotateResult, SessionRecord, SessionStore } from './session-store';
 
 interface Expiring<T> {
   value: T;
@@ -10,8 +10,10 @@ export class MemorySessionStore implements SessionStore {
   private readonly sessions = new Map<string, Expiring<SessionRecord>>();
   private readonly refresh = new Map<
     string,
-    Expiring<{ session_id: string; state: 'active' | 'rotated' }>
+    Expiring<{ session_id: string; state: 'active' | 'rotated'; successor?: string }>
   >();
+  /** The sealed successor of a rotated token, for the reuse interval only. */
+  private readonly grace = new Map<string, Expiring<string>>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -39,11 +41,29 @@ export class MemorySessionStore implements SessionStore {
     return s ? { ...s } : null;
   }
 
-  async rotateRefresh(oldHash: string, newHash: string, ttlSeconds: number): Promise<RotateResult> {
+  /** Synchronous from lookup to update, so as atomic as the Redis script. */
+  async rotateRefresh(
+    oldHash: string,
+    newHash: string,
+    ttlSeconds: number,
+    grace?: ReuseGrace,
+  ): Promise<RotateResult> {
     const entry = this.live(this.refresh, oldHash);
     if (!entry) return { status: 'unknown' };
-    if (entry.state !== 'active') return { status: 'reused', session_id: entry.session_id };
+    if (entry.state !== 'active') {
+      const sealed = this.live(this.grace, oldHash);
+      const successor = entry.successor ? this.live(this.refresh, entry.successor) : null;
+      if (sealed && successor?.state === 'active')
+        return { status: 'retried', session_id: entry.session_id, sealed_successor: sealed };
+      return { status: 'reused', session_id: entry.session_id };
+    }
     entry.state = 'rotated';
+    entry.successor = newHash;
+    if (grace && grace.seconds > 0)
+      this.grace.set(oldHash, {
+        value: grace.sealedSuccessor,
+        expiresAt: this.now() + grace.seconds * 1000,
+      });
     const expiresAt = this.now() + ttlSeconds * 1000;
     this.refresh.set(newHash, {
       value: { session_id: entry.session_id, state: 'active' },

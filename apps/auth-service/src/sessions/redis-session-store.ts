@@ -1,19 +1,34 @@
 import type { RevocationReason } from '@admitone/auth-contracts';
 import type Redis from 'ioredis';
-import { RotateResult, SessionRecord, SessionStore } from './session-store';
+import { ReuseGrace, RotateResult, SessionRecord, SessionStore } from './session-store';
 
 /**
- * Keys: `session:<id>` (hash), `refresh:<sha256>` (hash: session_id, state),
- * `user-sessions:<user>` (set). Rotation and revocation are Lua scripts, so
- * each is one atomic step however many replicas race on it. Rotation extends
- * the session, its new refresh token and the user's index together, so a
- * session outliving its first TTL is still found (and revoked) by user.
+ * Keys: `session:<id>` (hash), `refresh:<sha256>` (hash: session_id, state,
+ * successor = the successor's sha256 once rotated), `refresh-grace:<sha256>`
+ * (string: the successor sealed under the old token, expiring after the reuse
+ * interval), `user-sessions:<user>` (set). Rotation and revocation are Lua
+ * scripts, so each is one atomic step however many replicas race on it.
+ * Rotation extends the session, its new refresh token and the user's index
+ * together, so a session outliving its first TTL is still found (and
+ * revoked) by user. A rotated token presented again reads `retried` only
+ * while its grace key lives and its successor is still active.
+ *
+ * KEYS: old refresh, new refresh, old grace. ARGV: ttl, session prefix,
+ * user-sessions prefix, refresh prefix, new hash, grace ms (0: none), sealed.
  */
 const ROTATE = `
 local sid = redis.call('HGET', KEYS[1], 'session_id')
 if not sid then return {'unknown'} end
-if redis.call('HGET', KEYS[1], 'state') ~= 'active' then return {'reused', sid} end
-redis.call('HSET', KEYS[1], 'state', 'rotated')
+if redis.call('HGET', KEYS[1], 'state') ~= 'active' then
+  local sealed = redis.call('GET', KEYS[3])
+  local successor = redis.call('HGET', KEYS[1], 'successor')
+  if sealed and successor and redis.call('HGET', ARGV[4] .. successor, 'state') == 'active' then
+    return {'retried', sid, sealed}
+  end
+  return {'reused', sid}
+end
+redis.call('HSET', KEYS[1], 'state', 'rotated', 'successor', ARGV[5])
+if tonumber(ARGV[6]) > 0 then redis.call('SET', KEYS[3], ARGV[7], 'PX', ARGV[6]) end
 redis.call('HSET', KEYS[2], 'session_id', sid, 'state', 'active')
 redis.call('EXPIRE', KEYS[2], ARGV[1])
 redis.call('EXPIRE', ARGV[2] .. sid, ARGV[1])
@@ -37,9 +52,14 @@ type ScriptedRedis = Redis & {
   admitoneRotateRefresh(
     oldKey: string,
     newKey: string,
+    graceKey: string,
     ttl: number,
     sessionPrefix: string,
     userSessionsPrefix: string,
+    refreshPrefix: string,
+    newHash: string,
+    graceMs: number,
+    sealedSuccessor: string,
   ): Promise<string[]>;
   admitoneRevokeSession(key: string, at: string, reason: string): Promise<number>;
 };
@@ -52,7 +72,7 @@ export class RedisSessionStore implements SessionStore {
     private readonly prefix: string,
   ) {
     if (!('admitoneRotateRefresh' in redis)) {
-      redis.defineCommand('admitoneRotateRefresh', { numberOfKeys: 2, lua: ROTATE });
+      redis.defineCommand('admitoneRotateRefresh', { numberOfKeys: 3, lua: ROTATE });
       redis.defineCommand('admitoneRevokeSession', { numberOfKeys: 1, lua: REVOKE });
     }
     this.redis = redis as ScriptedRedis;
@@ -92,14 +112,25 @@ export class RedisSessionStore implements SessionStore {
     };
   }
 
-  async rotateRefresh(oldHash: string, newHash: string, ttlSeconds: number): Promise<RotateResult> {
-    const [status, sid] = await this.redis.admitoneRotateRefresh(
+  async rotateRefresh(
+    oldHash: string,
+    newHash: string,
+    ttlSeconds: number,
+    grace?: ReuseGrace,
+  ): Promise<RotateResult> {
+    const [status, sid, sealed] = await this.redis.admitoneRotateRefresh(
       `${this.prefix}refresh:${oldHash}`,
       `${this.prefix}refresh:${newHash}`,
+      `${this.prefix}refresh-grace:${oldHash}`,
       ttlSeconds,
       `${this.prefix}session:`,
       `${this.prefix}user-sessions:`,
+      `${this.prefix}refresh:`,
+      newHash,
+      grace && grace.seconds > 0 ? Math.round(grace.seconds * 1000) : 0,
+      grace?.sealedSuccessor ?? '',
     );
+    if (status === 'retried') return { status, session_id: sid, sealed_successor: sealed };
     if (status === 'rotated' || status === 'reused') return { status, session_id: sid };
     return { status: 'unknown' };
   }

@@ -120,6 +120,84 @@ describe.each(['memory', 'redis'] as const)('SessionStore contract (%s)', (adapt
     });
   });
 
+  describe('reuse interval', () => {
+    const grace = (sealed: string, seconds = 30) => ({ sealedSuccessor: sealed, seconds });
+
+    it('answers a rotated token presented again with its sealed successor, not reused', async () => {
+      const session = sessionRecord();
+      const [first, second] = [newHash(), newHash()];
+      await store.create(session, first, 60);
+      expect(await store.rotateRefresh(first, second, 60, grace('sealed-2'))).toEqual({
+        status: 'rotated',
+        session_id: session.id,
+      });
+      for (let i = 0; i < 2; i++)
+        expect(await store.rotateRefresh(first, newHash(), 60, grace('other'))).toEqual({
+          status: 'retried',
+          session_id: session.id,
+          sealed_successor: 'sealed-2',
+        });
+      // The retries stored nothing new: the successor is still the one live token.
+      expect((await store.rotateRefresh(second, newHash(), 60)).status).toBe('rotated');
+    });
+
+    it('gives all of 20 concurrent rotations of one token one successor: one rotates, 19 retry', async () => {
+      const session = sessionRecord();
+      const original = newHash();
+      await store.create(session, original, 60);
+      const candidates = Array.from({ length: 20 }, (_, i) => ({
+        hash: newHash(),
+        sealed: `s${i}`,
+      }));
+      const results = await Promise.all(
+        candidates.map((c, i) =>
+          replicas[i % replicas.length].rotateRefresh(original, c.hash, 60, grace(c.sealed)),
+        ),
+      );
+      const winners = candidates.filter((_, i) => results[i].status === 'rotated');
+      expect(winners).toHaveLength(1);
+      for (const r of results.filter((r) => r.status !== 'rotated'))
+        expect(r).toEqual({
+          status: 'retried',
+          session_id: session.id,
+          sealed_successor: winners[0].sealed,
+        });
+      expect((await store.rotateRefresh(winners[0].hash, newHash(), 60)).status).toBe('rotated');
+    });
+
+    it('reads reused once the interval has passed', async () => {
+      const session = sessionRecord();
+      const first = newHash();
+      await store.create(session, first, 60);
+      await store.rotateRefresh(first, newHash(), 60, grace('sealed', 0.3));
+      await sleep(450);
+      expect(await store.rotateRefresh(first, newHash(), 60, grace('x'))).toEqual({
+        status: 'reused',
+        session_id: session.id,
+      });
+    });
+
+    it('reads reused, inside the interval, once the successor has itself been rotated', async () => {
+      const session = sessionRecord();
+      const [first, second] = [newHash(), newHash()];
+      await store.create(session, first, 60);
+      await store.rotateRefresh(first, second, 60, grace('sealed-2'));
+      await store.rotateRefresh(second, newHash(), 60, grace('sealed-3'));
+      expect(await store.rotateRefresh(first, newHash(), 60, grace('x'))).toEqual({
+        status: 'reused',
+        session_id: session.id,
+      });
+    });
+
+    it('keeps no grace when the rotation had none (interval 0)', async () => {
+      const session = sessionRecord();
+      const first = newHash();
+      await store.create(session, first, 60);
+      await store.rotateRefresh(first, newHash(), 60);
+      expect((await store.rotateRefresh(first, newHash(), 60, grace('x'))).status).toBe('reused');
+    });
+  });
+
   it('revokes a session once: true, then false, and get shows when and why', async () => {
     const session = sessionRecord();
     await store.create(session, newHash(), 60);

@@ -11,6 +11,7 @@ import { toUser, UsersService } from '../users/users.service';
 import { UserRecord } from '../users/user-store';
 import { REVOCATION_PUBLISHER, RevocationPublisher } from './revocation-publisher';
 import { SESSION_STORE, SessionStore } from './session-store';
+import { openSuccessor, sealSuccessor } from './successor-seal';
 
 @Injectable()
 export class SessionsService {
@@ -28,46 +29,58 @@ export class SessionsService {
     logger.setContext('SessionsService');
   }
 
+  /**
+   * Login limits. Per client address, every attempt counts. Per account, only
+   * FAILED attempts count, so nobody can lock an account out with attempts
+   * that never reach the password check, and the owner's correct logins never
+   * use up the allowance: a point is reserved before the check (so a
+   * concurrent burst cannot exceed the limit) and the account's count is reset
+   * by a successful login (as a failure streak ends). Once an account has
+   * LOGIN_RATE_LIMIT failures in the window, every attempt on it is refused
+   * before the check, the right password included, so a guess cannot be
+   * confirmed while it is locked.
+   */
   async login(request: LoginRequest, clientAddress: string): Promise<TokenResponse> {
-    for (const decision of [
-      await this.loginByAddress.consume(clientAddress),
-      await this.loginByAccount.consume(request.email),
-    ]) {
-      if (!decision.allowed) {
-        this.metrics.logins.inc({ result: 'rate_limited' });
-        this.logger.warn(
-          { audit: 'login_rate_limited', remote_address: clientAddress },
-          'login rate limited',
-        );
-        throw new ContractError('rate_limited', undefined, {
-          retryAfterSeconds: decision.retryAfterSeconds,
-        });
-      }
-    }
+    const refuseLimited = (retryAfterSeconds: number, scope: string): never => {
+      this.metrics.logins.inc({ result: 'rate_limited' });
+      this.logger.warn(
+        { audit: 'login_rate_limited', remote_address: clientAddress, scope },
+        'login rate limited',
+      );
+      throw new ContractError('rate_limited', undefined, { retryAfterSeconds });
+    };
+    const byAddress = await this.loginByAddress.consume(clientAddress);
+    if (!byAddress.allowed) return refuseLimited(byAddress.retryAfterSeconds, 'address');
+    const byAccount = await this.loginByAccount.consume(request.email);
+    if (!byAccount.allowed) return refuseLimited(byAccount.retryAfterSeconds, 'account');
     const user = await this.users.verifyCredentials(request.email, request.password);
     if (!user) {
       this.metrics.logins.inc({ result: 'invalid_credentials' });
       this.logger.info({ audit: 'login_failed', remote_address: clientAddress }, 'login failed');
       throw new ContractError('invalid_credentials');
     }
-    const sessionId = randomUUID();
-    const refreshToken = randomToken();
-    await this.store.create(
-      { id: sessionId, user_id: user.id, created_at: new Date().toISOString() },
-      sha256Hex(refreshToken),
-      this.config.REFRESH_TOKEN_TTL_SECONDS,
-    );
+    await this.loginByAccount.reset(request.email);
     this.metrics.logins.inc({ result: 'success' });
-    this.logger.info({ audit: 'login', user_id: user.id, session_id: sessionId }, 'logged in');
-    return this.tokenResponse(user, sessionId, refreshToken);
+    return this.startSession(user, { audit: 'login' }, 'logged in');
   }
 
+  /**
+   * Rotates the refresh token. Within REFRESH_REUSE_INTERVAL_SECONDS of a
+   * rotation, the same old token presented again (a second tab, a retry after
+   * a timeout) gets the same successor back, opened from the seal that only
+   * the old token's holder can open; later, or once that successor has been
+   * used, reuse revokes the whole session.
+   */
   async refresh(refreshToken: string): Promise<TokenResponse> {
     const newToken = randomToken();
+    const interval = this.config.REFRESH_REUSE_INTERVAL_SECONDS;
     const rotated = await this.store.rotateRefresh(
       sha256Hex(refreshToken),
       sha256Hex(newToken),
       this.config.REFRESH_TOKEN_TTL_SECONDS,
+      interval > 0
+        ? { sealedSuccessor: sealSuccessor(refreshToken, newToken), seconds: interval }
+        : undefined,
     );
     if (rotated.status === 'unknown') {
       this.metrics.refreshes.inc({ result: 'invalid_refresh_token' });
@@ -82,14 +95,28 @@ export class SessionsService {
       await this.revoke(rotated.session_id, 'refresh_token_reused');
       throw new ContractError('refresh_token_reused');
     }
+    const successor =
+      rotated.status === 'retried'
+        ? openSuccessor(refreshToken, rotated.sealed_successor)
+        : newToken;
+    if (successor === null) {
+      // Only a store holding a seal made under another token gets here.
+      this.metrics.refreshes.inc({ result: 'invalid_refresh_token' });
+      throw new ContractError('invalid_refresh_token');
+    }
     const session = await this.store.get(rotated.session_id);
     const user = session && !session.revoked_at ? await this.users.findById(session.user_id) : null;
     if (!session || session.revoked_at || !user || user.disabled) {
       this.metrics.refreshes.inc({ result: 'invalid_refresh_token' });
       throw new ContractError('invalid_refresh_token');
     }
-    this.metrics.refreshes.inc({ result: 'success' });
-    return this.tokenResponse(user, session.id, newToken);
+    this.metrics.refreshes.inc({ result: rotated.status === 'retried' ? 'retried' : 'success' });
+    if (rotated.status === 'retried')
+      this.logger.info(
+        { audit: 'refresh_retried', session_id: session.id },
+        'rotated refresh token presented again within the reuse interval; same successor',
+      );
+    return this.tokenResponse(user, session.id, successor);
   }
 
   /**
@@ -132,11 +159,15 @@ export class SessionsService {
   }
 
   /**
-   * Starts a session for a user who proved who they are some other way
-   * (an identity provider's token): the same session, refresh token and
-   * access token as a password login.
+   * Starts a session for a user who has proved who they are (a password, or
+   * an identity provider's token): one session, its refresh token and an
+   * access token, with one audit line.
    */
-  async startSession(user: UserRecord, audit: Record<string, unknown>): Promise<TokenResponse> {
+  async startSession(
+    user: UserRecord,
+    audit: Record<string, unknown>,
+    message = 'session started',
+  ): Promise<TokenResponse> {
     const sessionId = randomUUID();
     const refreshToken = randomToken();
     await this.store.create(
@@ -144,14 +175,16 @@ export class SessionsService {
       sha256Hex(refreshToken),
       this.config.REFRESH_TOKEN_TTL_SECONDS,
     );
-    this.logger.info({ ...audit, user_id: user.id, session_id: sessionId }, 'session started');
+    this.logger.info({ ...audit, user_id: user.id, session_id: sessionId }, message);
     return this.tokenResponse(user, sessionId, refreshToken);
   }
 
   /** A session is active when it exists, is not revoked and its user is not disabled. */
   async isActive(sessionId: string): Promise<boolean> {
     const session = await this.store.get(sessionId);
-    return !!session && !session.revoked_at;
+    if (!session || session.revoked_at) return false;
+    const user = await this.users.findById(session.user_id);
+    return !!user && !user.disabled;
   }
 
   async inactiveOf(sessionIds: string[]): Promise<string[]> {

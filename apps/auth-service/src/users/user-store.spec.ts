@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { connectTestRedis, createTestDatabase, TestDatabase, TestRedis } from '@admitone/testing';
+import type Redis from 'ioredis';
 import { AccountsDb, createAccountsDb } from '../database/database';
 import { migrateToLatest } from '../database/migrations';
 import { MemoryUserStore } from './memory-user-store';
@@ -12,7 +13,9 @@ import { UserRecord, UserStore } from './user-store';
  * PostgreSQL (the system of record), Redis and memory. Each test gets a
  * store of its own (for Redis, a key prefix of its own under the file's
  * prefix; for PostgreSQL, an emptied table), so `list` sees only that test's
- * users.
+ * users. The race spreads
+ * its creates over several connections, as separate replicas would (Redis:
+ * one client each; PostgreSQL: the pool's connections).
  */
 function userRecord(email: string, overrides: Partial<UserRecord> = {}): UserRecord {
   return {
@@ -42,16 +45,37 @@ afterAll(async () => {
 });
 
 describe.each(['memory', 'redis', 'postgres'] as const)('UserStore contract (%s)', (adapter) => {
+  const extraConnections: Redis[] = [];
   let store: UserStore;
+  /** Stores over the same users as `store`; for Redis, each on its own connection. */
+  let replicas: UserStore[];
 
+  beforeAll(async () => {
+    if (adapter !== 'redis') return;
+    for (let i = 0; i < 4; i++) {
+      const connection = redis.client.duplicate();
+      if (connection.status !== 'ready') await connection.connect();
+      extraConnections.push(connection);
+    }
+  });
+  afterAll(async () => {
+    await Promise.all(extraConnections.map((c) => c.quit()));
+  });
   beforeEach(async () => {
-    if (adapter === 'postgres') await database.query('TRUNCATE users CASCADE');
-    store =
-      adapter === 'memory'
-        ? new MemoryUserStore()
-        : adapter === 'redis'
-          ? new RedisUserStore(redis.client, `${redis.prefix}${randomUUID().slice(0, 8)}:`)
-          : new PostgresUserStore(db);
+    if (adapter === 'memory') {
+      store = new MemoryUserStore();
+      replicas = [store];
+      return;
+    }
+    if (adapter === 'postgres') {
+      await database.query('TRUNCATE users CASCADE');
+      store = new PostgresUserStore(db);
+      replicas = [store];
+      return;
+    }
+    const prefix = `${redis.prefix}${randomUUID().slice(0, 8)}:`;
+    store = new RedisUserStore(redis.client, prefix);
+    replicas = [store, ...extraConnections.map((c) => new RedisUserStore(c, prefix))];
   });
 
   it('creates a user and finds it by id and by email', async () => {
@@ -77,9 +101,11 @@ describe.each(['memory', 'redis', 'postgres'] as const)('UserStore contract (%s)
     expect(await store.list()).toEqual([first]);
   });
 
-  it('lets exactly one of 10 concurrent creates of one email succeed', async () => {
+  it('lets exactly one of 10 concurrent creates of one email succeed, across connections', async () => {
     const candidates = Array.from({ length: 10 }, () => userRecord('race@example.com'));
-    const results = await Promise.all(candidates.map((u) => store.create(u)));
+    const results = await Promise.all(
+      candidates.map((u, i) => replicas[i % replicas.length].create(u)),
+    );
     expect(results.filter(Boolean)).toHaveLength(1);
     const winner = candidates[results.indexOf(true)];
     expect(await store.findByEmail('race@example.com')).toEqual(winner);
@@ -168,7 +194,9 @@ describe.each(['memory', 'redis', 'postgres'] as const)('UserStore contract (%s)
 
     it('lets exactly one of 10 concurrent first sign-ins of one identity create the account', async () => {
       const candidates = Array.from({ length: 10 }, (_, i) => userRecord(`race${i}@example.com`));
-      const results = await Promise.all(candidates.map((u) => store.createWithIdentity(u, google)));
+      const results = await Promise.all(
+        candidates.map((u, i) => replicas[i % replicas.length].createWithIdentity(u, google)),
+      );
       expect(results.filter((r) => r === 'created')).toHaveLength(1);
       expect(results.filter((r) => r === 'identity_taken')).toHaveLength(9);
       const winner = candidates[results.indexOf('created')];

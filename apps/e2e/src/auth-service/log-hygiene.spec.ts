@@ -58,6 +58,8 @@ describe('log hygiene', () => {
       LOGIN_RATE_LIMIT: '1000/60s',
       TICKET_RATE_LIMIT: '1000/60s',
       LOG_LEVEL: 'debug',
+      // Zero tolerance, so presenting the rotated token again is reuse at once.
+      REFRESH_REUSE_INTERVAL_SECONDS: '0',
     });
 
     // Exercise every path that handles a secret, successful or not.

@@ -12,9 +12,10 @@ import {
 import { ServiceProcess, startService, stopAllServices } from '../support/service-process';
 
 /**
- * Contract sections 2 and 5: LOGIN_RATE_LIMIT holds per account and per
- * client address, TICKET_RATE_LIMIT per user; both answer 429 rate_limited
- * with Retry-After, and both hold across replicas sharing Redis.
+ * Contract sections 2 and 5: LOGIN_RATE_LIMIT holds per client address (every
+ * attempt) and per account (failed attempts only; a successful login resets
+ * it), TICKET_RATE_LIMIT per user; both answer 429 rate_limited with
+ * Retry-After, and both hold across replicas sharing Redis.
  *
  * The services trust one proxy hop (TRUST_PROXY=1) so each test can speak
  * from client addresses of its own through X-Forwarded-For.
@@ -24,7 +25,7 @@ describe('rate limits', () => {
   let a: ServiceProcess;
   let b: ServiceProcess;
   const PASSWORD = 'shared-test-password';
-  const users = ['erin', 'frank', 'grace', 'heidi', 'ivan', 'judy'].map(
+  const users = ['erin', 'frank', 'grace', 'heidi', 'ivan', 'judy', 'ken', 'leo', 'mia'].map(
     (name) => `${name}@example.com`,
   );
 
@@ -73,16 +74,43 @@ describe('rate limits', () => {
   }
 
   describe('LOGIN_RATE_LIMIT=3/60s', () => {
-    it('refuses the 4th attempt for one account, from any address, failed attempts included', async () => {
+    it('locks an account after 3 failed attempts from any address, the right password included', async () => {
       const [erin, frank] = users;
       expectError(await attempt(a, erin, '10.0.1.1', 'wrong-1'), 'invalid_credentials');
       expectError(await attempt(a, erin, '10.0.1.2', 'wrong-2'), 'invalid_credentials');
-      expect((await attempt(a, erin, '10.0.1.3')).status).toBe(200);
+      expectError(await attempt(a, erin, '10.0.1.3', 'wrong-3'), 'invalid_credentials');
       // Correct password, fresh address, another spelling of the email: still limited.
       expectRateLimited(await attempt(a, 'Erin@Example.com', '10.0.1.4'), 60);
       expectRateLimited(await attempt(a, erin, '10.0.1.5'), 60);
       // The limit is the account's, not the address's: another account there is fine.
       await signIn(a, frank, '10.0.1.4');
+    });
+
+    it("counts only failures per account: the owner's correct logins never use it up", async () => {
+      const ken = users[6];
+      for (let i = 1; i <= 5; i++) await signIn(a, ken, `10.0.7.${i}`);
+    });
+
+    it('lets a successful login reset the failures of its account', async () => {
+      const leo = users[7];
+      for (let round = 0; round < 3; round++) {
+        expectError(await attempt(a, leo, `10.0.8.${round}`, 'wrong-1'), 'invalid_credentials');
+        expectError(await attempt(b, leo, `10.0.9.${round}`, 'wrong-2'), 'invalid_credentials');
+        await signIn(a, leo, `10.0.10.${round}`);
+      }
+    });
+
+    it('never charges an account for attempts its address limit refused before the check', async () => {
+      const mia = users[8];
+      const attacker = '10.0.11.1';
+      // The attacker spends its address's allowance on other accounts...
+      for (let i = 0; i < 3; i++) {
+        const stranger = `stranger-${randomUUID()}@example.com`;
+        expectError(await attempt(a, stranger, attacker, 'guess'), 'invalid_credentials');
+      }
+      // ...so its guesses at Mia's password never reach the check, and cost her nothing.
+      for (let i = 0; i < 6; i++) expectRateLimited(await attempt(a, mia, attacker, 'guess'), 60);
+      await signIn(a, mia, '10.0.11.2');
     });
 
     it('refuses the 4th attempt from one address, whatever the accounts', async () => {
@@ -99,9 +127,9 @@ describe('rate limits', () => {
 
     it('holds across two instances sharing Redis, per account and per address', async () => {
       const heidi = users[3];
-      expect((await attempt(a, heidi, '10.0.3.1')).status).toBe(200);
-      expect((await attempt(b, heidi, '10.0.3.2')).status).toBe(200);
-      expect((await attempt(a, heidi, '10.0.3.3')).status).toBe(200);
+      expectError(await attempt(a, heidi, '10.0.3.1', 'wrong-1'), 'invalid_credentials');
+      expectError(await attempt(b, heidi, '10.0.3.2', 'wrong-2'), 'invalid_credentials');
+      expectError(await attempt(a, heidi, '10.0.3.3', 'wrong-3'), 'invalid_credentials');
       expectRateLimited(await attempt(b, heidi, '10.0.3.4'), 60);
 
       const from = '10.0.4.1';

@@ -4,7 +4,9 @@ import { connectTestRedis, TestRedis } from '@admitone/testing';
 import {
   accessTokenClaims,
   exchangeKey,
+  issueTicket,
   expectError,
+  HttpResult,
   listenForRevocations,
   login,
   logout,
@@ -15,12 +17,21 @@ import {
   RevocationListener,
   signingKey,
 } from '../support/auth-client';
-import { ServiceProcess, startService, stopAllServices } from '../support/service-process';
+import { PASSWORD, startStack, USERS } from '../support/gateway-stack';
+import {
+  eventually,
+  ServiceProcess,
+  startService,
+  stopAllServices,
+} from '../support/service-process';
+import { closed, closeOf, open, pingPong, wsUrl } from '../support/ws-client';
 
 /**
  * Contract section 2, POST /auth/refresh: every refresh rotates the refresh
  * token; presenting one that was already rotated is treated as theft and
- * revokes the whole session (and tells the gateways).
+ * revokes the whole session (and tells the gateways). This block runs with
+ * the reuse interval disabled (REFRESH_REUSE_INTERVAL_SECONDS=0): zero
+ * tolerance. The interval itself is the next block.
  */
 describe('refresh token rotation', () => {
   let redis: TestRedis;
@@ -38,6 +49,7 @@ describe('refresh token rotation', () => {
       SEED_USERS: `${BOB.email}:${BOB.password}`,
       LOGIN_RATE_LIMIT: '1000/60s',
       TICKET_RATE_LIMIT: '1000/60s',
+      REFRESH_REUSE_INTERVAL_SECONDS: '0',
     });
     revocations = await listenForRevocations(redis);
   });
@@ -160,5 +172,142 @@ describe('refresh token rotation', () => {
     const tokens = await signIn();
     expect((await logout(auth.url, tokens.access_token)).status).toBe(204);
     expectError(await refresh(auth.url, tokens.refresh_token), 'invalid_refresh_token');
+  });
+});
+
+/**
+ * The reuse interval (OAuth 2.0 Security BCP 4.14): a rotated token presented
+ * again within REFRESH_REUSE_INTERVAL_SECONDS gets the same successor and
+ * revokes nothing (two tabs, a retry after a timeout); after it, reuse is
+ * theft again and the session's live sockets close with 4403.
+ */
+describe('refresh reuse interval', () => {
+  let redis: TestRedis;
+  let authUrl: string;
+  let gateway: ServiceProcess;
+  let revocations: RevocationListener;
+  const INTERVAL_SECONDS = 2;
+
+  beforeAll(async () => {
+    redis = await connectTestRedis();
+    const started = await startStack(redis, {
+      REFRESH_REUSE_INTERVAL_SECONDS: String(INTERVAL_SECONDS),
+    });
+    authUrl = started.stack.auth.url;
+    gateway = started.gateways[0];
+    revocations = await listenForRevocations(redis);
+  });
+  afterAll(async () => {
+    await revocations?.close();
+    await stopAllServices();
+    await redis?.cleanup();
+  });
+
+  const openSocket = async (accessToken: string) =>
+    (
+      await open(wsUrl(gateway.url, `?ticket=${await issueTicket(authUrl, accessToken)}`), [
+        'agent.v1',
+      ])
+    ).ws;
+
+  it('answers the same token presented concurrently with one successor and revokes nothing', async () => {
+    const first = await login(authUrl, USERS[0], PASSWORD);
+    const sid = accessTokenClaims(first.access_token).sid;
+    const socket = await openSocket(first.access_token);
+
+    const results = await Promise.all(
+      Array.from({ length: 4 }, () => refresh(authUrl, first.refresh_token)),
+    );
+    for (const r of results) expect(r.status).toBe(200);
+    const answers = results.map((r) => TokenResponseSchema.parse(r.body));
+    const successor = answers[0].refresh_token;
+    expect(successor).not.toBe(first.refresh_token);
+    for (const a of answers) {
+      expect(a.refresh_token).toBe(successor);
+      expect(accessTokenClaims(a.access_token).sid).toBe(sid);
+      expect((await me(authUrl, a.access_token)).status).toBe(200);
+    }
+    // A retry after the fact (a response lost to a timeout) gets it too.
+    const late = TokenResponseSchema.parse((await refresh(authUrl, first.refresh_token)).body);
+    expect(late.refresh_token).toBe(successor);
+
+    // The socket lives on, and the successor rotates normally.
+    await pingPong(socket);
+    const next = TokenResponseSchema.parse((await refresh(authUrl, successor)).body);
+    expect(next.refresh_token).not.toBe(successor);
+
+    // The first revocation ever published for this session is the logout's.
+    expect((await logout(authUrl, next.access_token)).status).toBe(204);
+    expect((await closed(socket)).code).toBe(4403);
+    expect((await revocations.publishedFor(sid)).map((m) => m.reason)).toEqual(['logout']);
+  });
+
+  it('revokes after the interval: 401 refresh_token_reused and the sockets close with 4403', async () => {
+    const first = await login(authUrl, USERS[1], PASSWORD);
+    const sid = accessTokenClaims(first.access_token).sid;
+    const sockets = [await openSocket(first.access_token), await openSocket(first.access_token)];
+    const second = TokenResponseSchema.parse((await refresh(authUrl, first.refresh_token)).body);
+
+    // Presenting the old token again is a harmless retry until the interval ends;
+    // the first answer that is not the successor must be the reuse refusal.
+    let last: HttpResult<unknown> | undefined;
+    await eventually(
+      async () => {
+        last = await refresh(authUrl, first.refresh_token);
+        if (last.status === 200)
+          expect(TokenResponseSchema.parse(last.body).refresh_token).toBe(second.refresh_token);
+        return last.status !== 200;
+      },
+      'the reuse interval to end',
+      (INTERVAL_SECONDS + 10) * 1000,
+    );
+    expectError(last as HttpResult<unknown>, 'refresh_token_reused');
+
+    for (const ws of sockets) expect((await closed(ws)).code).toBe(4403);
+    expectError(await refresh(authUrl, second.refresh_token), 'invalid_refresh_token');
+    expectError(await me(authUrl, second.access_token), 'invalid_token');
+    expect((await revocations.publishedFor(sid)).map((m) => m.reason)).toEqual([
+      'refresh_token_reused',
+    ]);
+    for (const ws of sockets) expect(closeOf(ws)?.code).toBe(4403);
+  });
+});
+
+/** Contract section 2: a refresh token stops working when its lifetime ends. */
+describe('refresh token expiry', () => {
+  let redis: TestRedis;
+  let auth: ServiceProcess;
+  const CAROL = { email: 'carol@example.com', password: 'carol-password-1' };
+
+  beforeAll(async () => {
+    redis = await connectTestRedis();
+    auth = await startService('auth-service', {
+      REDIS_URL: redis.url,
+      REDIS_PREFIX: redis.prefix,
+      EXCHANGE_CLIENT_KEYS: exchangeKey(),
+      JWT_SIGNING_KEYS: JSON.stringify([await signingKey('k1')]),
+      SEED_USERS: `${CAROL.email}:${CAROL.password}`,
+      REFRESH_TOKEN_TTL_SECONDS: '2',
+    });
+  });
+  afterAll(async () => {
+    await stopAllServices();
+    await redis?.cleanup();
+  });
+
+  it('answers 401 invalid_refresh_token once refresh_expires_in has passed', async () => {
+    const [expiring, rotated] = [
+      await login(auth.url, CAROL.email, CAROL.password),
+      await login(auth.url, CAROL.email, CAROL.password),
+    ];
+    expect(expiring.refresh_expires_in).toBe(2);
+    // Used within its lifetime, a token rotates (and its successor lives 2 s more).
+    const successor = TokenResponseSchema.parse(
+      (await refresh(auth.url, rotated.refresh_token)).body,
+    );
+    // Wait past the lifetime of both (no request touches `expiring` before then).
+    await new Promise((r) => setTimeout(r, (expiring.refresh_expires_in + 1) * 1000));
+    expectError(await refresh(auth.url, expiring.refresh_token), 'invalid_refresh_token');
+    expectError(await refresh(auth.url, successor.refresh_token), 'invalid_refresh_token');
   });
 });

@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { TICKET_PATTERN, TicketResponseSchema } from '@admitone/auth-contracts';
 import { connectTestRedis, TestRedis } from '@admitone/testing';
 import {
@@ -9,13 +9,18 @@ import {
   issueTicket,
   login,
   logout,
+  me,
   parseExchange,
   postJson,
   requestTicket,
-  signAccessToken,
   signingKey,
 } from '../support/auth-client';
-import { ServiceProcess, startService, stopAllServices } from '../support/service-process';
+import {
+  eventually,
+  ServiceProcess,
+  startService,
+  stopAllServices,
+} from '../support/service-process';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -29,10 +34,15 @@ describe('WebSocket tickets and their exchange', () => {
   let auth: ServiceProcess;
   /** Same store, tickets live one second. */
   let shortTickets: ServiceProcess;
+  /** Same store, access tokens live a few seconds. */
+  let shortAccess: ServiceProcess;
   let k1: Record<string, unknown>;
   const key = exchangeKey();
   const rotatedInKey = exchangeKey();
   const CAROL = { email: 'carol@example.com', password: 'carol-password-1' };
+  /** Disabled by a test: nobody else signs in as Dan. */
+  const DAN = { email: 'dan@example.com', password: 'dan-password-1' };
+  const SHORT_ACCESS_SECONDS = 4;
   const APP_ORIGIN = 'http://localhost:4200';
 
   beforeAll(async () => {
@@ -43,13 +53,17 @@ describe('WebSocket tickets and their exchange', () => {
       REDIS_PREFIX: redis.prefix,
       EXCHANGE_CLIENT_KEYS: `${key}, ${rotatedInKey}`,
       JWT_SIGNING_KEYS: JSON.stringify([k1]),
-      SEED_USERS: `${CAROL.email}:${CAROL.password}:user|beta`,
+      SEED_USERS: `${CAROL.email}:${CAROL.password}:user|beta,${DAN.email}:${DAN.password}`,
       LOGIN_RATE_LIMIT: '1000/60s',
       TICKET_RATE_LIMIT: '1000/60s',
     };
-    [auth, shortTickets] = await Promise.all([
+    [auth, shortTickets, shortAccess] = await Promise.all([
       startService('auth-service', env),
       startService('auth-service', { ...env, TICKET_TTL_SECONDS: '1' }),
+      startService('auth-service', {
+        ...env,
+        ACCESS_TOKEN_TTL_SECONDS: String(SHORT_ACCESS_SECONDS),
+      }),
     ]);
   });
   afterAll(async () => {
@@ -57,7 +71,7 @@ describe('WebSocket tickets and their exchange', () => {
     await redis?.cleanup();
   });
 
-  const signIn = (url = auth.url) => login(url, CAROL.email, CAROL.password);
+  const signIn = (url = auth.url, who = CAROL) => login(url, who.email, who.password);
   const randomTicket = () => randomBytes(32).toString('base64url');
 
   describe('POST /websocket/ticket', () => {
@@ -174,18 +188,21 @@ describe('WebSocket tickets and their exchange', () => {
     });
 
     it('refuses a ticket whose minting access token has expired: 403 unknown_or_expired', async () => {
-      const tokens = await signIn();
-      const now = Math.floor(Date.now() / 1000);
-      // Signed with the service's own key: a real token that expires in a moment.
-      const brief = await signAccessToken(k1, {
-        ...accessTokenClaims(tokens.access_token),
-        iat: now,
-        exp: now + 1,
-        jti: randomUUID(),
-      });
-      const ticket = await issueTicket(auth.url, brief);
-      await sleep(Math.max(0, (now + 1) * 1000 - Date.now()) + 100);
-      expectError(await exchange(auth.url, key, ticket), 'ticket_invalid', 'unknown_or_expired');
+      // A service whose access tokens live a few seconds; the ticket (30 s) outlives the token.
+      const tokens = await signIn(shortAccess.url);
+      expect(tokens.expires_in).toBe(SHORT_ACCESS_SECONDS);
+      const ticket = await issueTicket(shortAccess.url, tokens.access_token);
+      // Wait until the service itself holds the access token expired.
+      await eventually(
+        async () => (await me(shortAccess.url, tokens.access_token)).status === 401,
+        'the access token to expire',
+        (SHORT_ACCESS_SECONDS + 20) * 1000,
+      );
+      expectError(
+        await exchange(shortAccess.url, key, ticket),
+        'ticket_invalid',
+        'unknown_or_expired',
+      );
     });
 
     it('refuses a second exchange of one ticket: 403 already_used', async () => {
@@ -247,6 +264,26 @@ describe('WebSocket tickets and their exchange', () => {
       const ticket = await issueTicket(auth.url, tokens.access_token);
       expect((await logout(auth.url, tokens.access_token)).status).toBe(204);
       expectError(await exchange(auth.url, key, ticket), 'ticket_invalid', 'session_revoked');
+    });
+
+    it("treats a disabled user's session as inactive even before it is revoked", async () => {
+      const tokens = await signIn(auth.url, DAN);
+      const sid = accessTokenClaims(tokens.access_token).sid;
+      const ticket = await issueTicket(auth.url, tokens.access_token);
+      // The user is disabled in the store, and no revocation followed (yet): a
+      // crash between the two steps, or a revocation that failed.
+      await redis.client.hset(`${redis.prefix}user:${tokens.user.id}`, 'disabled', '1');
+
+      expectError(await requestTicket(auth.url, tokens.access_token), 'invalid_token');
+      expectError(await me(auth.url, tokens.access_token), 'invalid_token');
+      expectError(await exchange(auth.url, key, ticket), 'ticket_invalid', 'session_revoked');
+      const status = await postJson(
+        `${auth.url}/internal/sessions/status`,
+        { session_ids: [sid] },
+        { authorization: `Bearer ${key}` },
+      );
+      expect(status.status).toBe(200);
+      expect(status.body).toEqual({ inactive: [sid] });
     });
 
     it('lets exactly one of 20 concurrent exchanges of one ticket succeed', async () => {

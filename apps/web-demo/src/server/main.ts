@@ -1,6 +1,6 @@
 import { createServer, IncomingMessage, ServerResponse } from 'node:http';
 import { readFile } from 'node:fs/promises';
-import { extname, join, normalize } from 'node:path';
+import { extname, join, normalize, sep } from 'node:path';
 import {
   ConfigError,
   createLogger,
@@ -80,7 +80,8 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     );
   }
   const file = normalize(join(publicDir, path === '/' ? 'index.html' : path));
-  if (!file.startsWith(publicDir)) return send(res, 404, 'not found', 'text/plain');
+  // With the separator: a sibling such as `public-old/` must not pass as inside.
+  if (!file.startsWith(publicDir + sep)) return send(res, 404, 'not found', 'text/plain');
   try {
     send(res, 200, await readFile(file), types[extname(file)] ?? 'application/octet-stream');
   } catch {

@@ -142,7 +142,15 @@ describe('token response, claims and revocation', () => {
       jti: 'j',
     };
     expect(AccessTokenClaimsSchema.safeParse(claims).success).toBe(true);
-    expect(AccessTokenClaimsSchema.safeParse({ ...claims, sid: undefined }).success).toBe(false);
+    for (const name of ['sid', 'jti'] as const) {
+      const { [name]: _left, ...without } = claims;
+      expect(AccessTokenClaimsSchema.safeParse(without).success).toBe(false);
+      expect(AccessTokenClaimsSchema.safeParse({ ...claims, [name]: undefined }).success).toBe(
+        false,
+      );
+      expect(AccessTokenClaimsSchema.safeParse({ ...claims, [name]: '' }).success).toBe(false);
+      expect(AccessTokenClaimsSchema.safeParse({ ...claims, [name]: 42 }).success).toBe(false);
+    }
   });
 
   it('accepts a revocation with a known reason only', () => {

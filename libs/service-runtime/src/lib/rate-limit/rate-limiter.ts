@@ -17,6 +17,8 @@ export type RateLimitDecision =
 
 export interface RateLimiter {
   consume(key: string): Promise<RateLimitDecision>;
+  /** Forgets what `key` consumed: its next window starts from the full allowance. */
+  reset(key: string): Promise<void>;
 }
 
 class FlexibleRateLimiter implements RateLimiter {
@@ -35,6 +37,10 @@ class FlexibleRateLimiter implements RateLimiter {
       }
       throw rejection;
     }
+  }
+
+  async reset(key: string): Promise<void> {
+    await this.limiter.delete(key);
   }
 }
 
