@@ -31,8 +31,14 @@ describe('one ticket, many concurrent upgrades across two gateways', () => {
 
   beforeAll(async () => {
     redis = await connectTestRedis();
-    // Limits out of the way: the many-ticket race is about single use only.
-    const gateway = { UPGRADE_RATE_LIMIT: '100000/60s', MAX_CONNECTIONS_PER_USER: '1000' };
+    // Limits out of the way: the many-ticket race is about single use only. A loaded
+    // machine must not turn slow exchanges into 503s (a timeout or an open breaker):
+    // those would be refusals for another reason, not a proof of single use.
+    const gateway = {
+      UPGRADE_RATE_LIMIT: '100000/60s',
+      MAX_CONNECTIONS_PER_USER: '1000',
+      EXCHANGE_TIMEOUT_MS: '20000',
+    };
     ({ stack, gateways } = await startStack(redis, { TICKET_RATE_LIMIT: '100000/60s' }, [
       gateway,
       gateway,
