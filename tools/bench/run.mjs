@@ -27,9 +27,12 @@ import {
 } from './lib/common.mjs';
 
 const config = readConfig();
+const here = (p) => fileURLToPath(new URL(p, import.meta.url));
+// Other builds can be compared (A/B on one machine): BENCH_AUTH_MAIN, BENCH_GATEWAY_MAIN.
+config.authMain = process.env.BENCH_AUTH_MAIN ?? here('../../dist/apps/auth-service/main.js');
+config.gatewayMain = process.env.BENCH_GATEWAY_MAIN ?? here('../../dist/apps/ws-gateway/main.js');
 const RUN = randomBytes(4).toString('hex');
 const PREFIX = `bench:${RUN}:`;
-const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const log = (line) => process.stderr.write(`[bench] ${line}\n`);
 const redis = new Redis(config.redisUrl);
 
@@ -199,7 +202,7 @@ const admitone = {
             `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`,
           ]
         : [];
-    const auth = spawnServer(here('../../dist/apps/auth-service/main.js'), {
+    const auth = spawnServer(config.authMain, {
       env: {
         ...this.authEnv(),
         PORT: String(authPort),
@@ -207,7 +210,7 @@ const admitone = {
       },
       nodeArgs: prof('auth-service'),
     });
-    const gateway = spawnServer(here('../../dist/apps/ws-gateway/main.js'), {
+    const gateway = spawnServer(config.gatewayMain, {
       env: {
         NODE_ENV: 'development',
         LOG_LEVEL: 'warn',
