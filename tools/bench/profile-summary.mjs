@@ -6,6 +6,8 @@
 // seconds of each profile (the process's start). --callers=NAME attributes
 // the self time of frames named NAME to their nearest caller in application
 // or package code (outside node's internals), to see who pays for it.
+// --group sums self time per package (node internals, the app bundle, or the
+// native frame's name) instead of per frame.
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 
@@ -14,6 +16,14 @@ const option = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.s
 const top = Number(option('top') ?? 25);
 const skipMicros = Number(option('skip') ?? 0) * 1e6;
 const callers = option('callers');
+const group = process.argv.includes('--group');
+
+const packageOf = ({ functionName, url }) => {
+  if (!url) return functionName || '(anonymous)';
+  if (url.startsWith('node:')) return 'node internals';
+  const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+  return m ? m[1] : `app (${basename(url)})`;
+};
 
 const label = ({ functionName, url, lineNumber }) => {
   const where = url
@@ -46,7 +56,7 @@ for (const file of files) {
       while (node && (!node.callFrame.url || node.callFrame.url.startsWith('node:')));
       if (!node) return;
     }
-    const key = label(node.callFrame);
+    const key = group ? packageOf(node.callFrame) : label(node.callFrame);
     self.set(key, (self.get(key) ?? 0) + dt);
   });
   process.stdout.write(

@@ -309,6 +309,7 @@ async function timedBatches(server, running, client, { count, repeats, concurren
   const rates = [];
   const latencies = [];
   const cpu = {};
+  let clientCpuMicros = 0;
   let accepted = 0;
   let failures = 0;
   const statuses = {};
@@ -326,6 +327,7 @@ async function timedBatches(server, running, client, { count, repeats, concurren
     const after = await cpuOf(running.procs);
     const ok = result.latencies.length;
     accepted += ok;
+    clientCpuMicros += result.clientCpuMicros;
     failures += result.failures;
     for (const [k, v] of Object.entries(result.statuses)) statuses[k] = (statuses[k] ?? 0) + v;
     rates.push((ok / result.elapsedMs) * 1000);
@@ -344,6 +346,7 @@ async function timedBatches(server, running, client, { count, repeats, concurren
     p99: percentile(latencies, 99),
     cpuMsPerConn: cpuPerConn,
     cpuMsPerConnTotal: Object.values(cpuPerConn).reduce((a, b) => a + b, 0),
+    clientCpuMsPerConn: clientCpuMicros / 1000 / accepted,
     accepted,
     failures,
     statuses,
@@ -566,6 +569,7 @@ const COLUMNS = [
   ['auth-service CPU ms per ticket issued', (r) => r.upgrade?.authCpuMsPerTicketIssued, true],
   ['RSS KiB per idle connection (slope)', (r) => r.memory?.rssKiBPerConn, true],
   ['heap KiB per idle connection (slope, after GC)', (r) => r.memory?.heapKiBPerConn, true],
+  ['load client CPU ms per upgrade (for scale)', (r) => r.upgrade?.clientCpuMsPerConn, true],
   ['full path (issue + upgrade) conn/s', (r) => r.full?.connPerSec, false],
   ['full path p50 ms', (r) => r.full?.p50, true],
   ['full path CPU ms per connection, all processes', (r) => r.full?.cpuMsPerConnTotal, true],
@@ -678,6 +682,13 @@ async function cleanup() {
   } while (cursor !== '0');
   await redis.quit();
 }
+
+for (const signal of ['SIGINT', 'SIGTERM'])
+  process.once(signal, () => {
+    process.stderr.write(`bench interrupted (${signal})\n`);
+    killAll();
+    void cleanup().finally(() => process.exit(130));
+  });
 
 main()
   .catch((error) => {

@@ -26,6 +26,7 @@ try {
     'upgrade.c1p50',
     'upgrade.c1p99',
     'upgrade.cpuMsPerConnTotal',
+    'upgrade.clientCpuMsPerConn',
     'memory.rssKiBPerConn',
     'memory.heapKiBPerConn',
     'full.connPerSec',
