@@ -188,6 +188,9 @@ const admitone = {
       EXCHANGE_CLIENT_KEYS: exchangeKey,
       JWT_SIGNING_KEYS: signingKeys,
       ACCESS_TOKEN_TTL_SECONDS: '86400',
+      // The longest ticket life allowed: on a busy machine, issuing a batch's
+      // tickets can take longer than the default 30 s before the batch starts.
+      TICKET_TTL_SECONDS: '300',
       LOGIN_RATE_LIMIT: '1000000/60s',
       TICKET_RATE_LIMIT: '100000000/60s',
     };
@@ -507,17 +510,29 @@ async function phaseHold(server, clients) {
   try {
     const edge = running.procs.gateway ?? running.procs.server;
     const base = await edge.probe(true);
+    // Tickets live 30 s by default (at most 300): issue them in chunks just
+    // before they are used, not all 19,000 up front.
     const per = Math.ceil(config.hold / clients.length);
+    const chunk = 1000;
     const results = await Promise.all(
       clients.map(async (client, c) => {
-        const count = Math.min(per, config.hold - c * per);
-        return client.call('run', {
-          target: running.target,
-          credentials: await server.credentials(count),
-          count,
-          concurrency: config.concurrency,
-          hold: true,
-        });
+        const total = Math.max(0, Math.min(per, config.hold - c * per));
+        const out = { latencies: [], failures: 0, statuses: {} };
+        for (let done = 0; done < total; done += chunk) {
+          const count = Math.min(chunk, total - done);
+          const r = await client.call('run', {
+            target: running.target,
+            credentials: await server.credentials(count),
+            count,
+            concurrency: config.concurrency,
+            hold: true,
+          });
+          out.latencies.push(...r.latencies);
+          out.failures += r.failures;
+          for (const [k, v] of Object.entries(r.statuses))
+            out.statuses[k] = (out.statuses[k] ?? 0) + v;
+        }
+        return out;
       }),
     );
     const opened = results.reduce((a, r) => a + r.latencies.length, 0);
@@ -527,9 +542,13 @@ async function phaseHold(server, clients) {
     const end = await edge.probe(true);
     await Promise.all(clients.map((c) => c.call('closeAll')));
     const stillOpen = counts.reduce((a, c) => a + c.open, 0);
+    const statuses = {};
+    for (const r of results)
+      for (const [k, v] of Object.entries(r.statuses)) statuses[k] = (statuses[k] ?? 0) + v;
     return {
       requested: config.hold,
       opened,
+      refused: statuses,
       stillOpen,
       lost: counts.reduce((a, c) => a + c.lost, 0),
       heldSeconds: config.holdSeconds,
