@@ -338,7 +338,7 @@ async function timedBatches(server, running, client, { count, repeats, concurren
     for (const name of Object.keys(before))
       cpu[name] = (cpu[name] ?? 0) + after[name] - before[name];
     await client.call('closeAll');
-    await sleep(300);
+    await sleep(Math.min(300, config.settleMs));
   }
   const cpuPerConn = {};
   for (const [name, micros] of Object.entries(cpu)) cpuPerConn[name] = micros / 1000 / accepted;
@@ -423,7 +423,7 @@ async function phaseMemory(server, client) {
       });
       failures += result.failures;
       open += result.latencies.length;
-      await sleep(500);
+      await sleep(config.settleMs);
       const m = await edge.probe(true);
       ns.push(open);
       rss.push(m.rss);

@@ -22,6 +22,7 @@ export const SCALES = {
     holdSeconds: 2,
     holdClients: 2,
     heartbeatMs: 500,
+    settleMs: 100,
   },
   moderate: {
     warmup: 2000,
@@ -38,6 +39,7 @@ export const SCALES = {
     holdSeconds: 15,
     holdClients: 2,
     heartbeatMs: 5000,
+    settleMs: 500,
   },
   full: {
     warmup: 5000,
@@ -54,6 +56,7 @@ export const SCALES = {
     holdSeconds: 60,
     holdClients: 2,
     heartbeatMs: 10000,
+    settleMs: 500,
   },
 };
 
