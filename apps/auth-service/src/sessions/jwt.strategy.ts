@@ -31,12 +31,16 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
       secretOrKeyProvider: (
         _req: unknown,
         rawJwt: string,
-        done: (err: unknown, key?: string) => void,
+        done: (err: unknown, key?: string | Buffer) => void,
       ) => {
         try {
           const key = keys.verificationKey(decodeProtectedHeader(rawJwt).kid);
           if (!key) return done(new ContractError('invalid_token'));
-          done(null, key.export({ type: 'spki', format: 'pem' }).toString());
+          // The ring's KeyObject as it is: jsonwebtoken 9 (passport-jwt's verifier)
+          // takes a KeyObject and runs the same checks (pinned ES256, the key's curve
+          // against the alg); a PEM string was parsed again on every request. Its
+          // typings predate KeyObject support.
+          done(null, key as unknown as Buffer);
         } catch {
           done(new ContractError('invalid_token'));
         }
