@@ -17,6 +17,7 @@ import {
   Volume,
   Workload,
 } from './support/manifests';
+import { MIGRATE_ARGV, migrateCommandProblems } from './support/migrate';
 import {
   APPS,
   AppName,
@@ -25,7 +26,7 @@ import {
   documentedSecrets,
   exists,
   filesUnder,
-  isSecretName,
+  holdsCredential,
   readText,
   REQUIRED_IN_PRODUCTION,
   schemaDefault,
@@ -69,6 +70,11 @@ const appContainer = (objects: K8sObject[], app: AppName): Container => {
   expect(containers.map((c) => c.name)).toEqual([app]);
   return containers[0];
 };
+/** Every container of a pod, init containers first. */
+const podContainers = (pod: PodSpec): Container[] => [
+  ...(pod.initContainers ?? []),
+  ...pod.containers,
+];
 const workloads = (objects: K8sObject[]) =>
   [...ofKind(objects, 'Deployment'), ...ofKind(objects, 'StatefulSet')] as Workload[];
 const podsSelectedBy = (objects: K8sObject[], selector: LabelSelector) =>
@@ -76,7 +82,7 @@ const podsSelectedBy = (objects: K8sObject[], selector: LabelSelector) =>
 const secretsOf = (objects: K8sObject[]) => {
   const refs: string[] = [];
   for (const w of workloads(objects)) {
-    for (const c of w.spec.template.spec.containers)
+    for (const c of podContainers(w.spec.template.spec))
       for (const e of c.env ?? [])
         if (e.valueFrom?.secretKeyRef)
           refs.push(e.valueFrom.secretKeyRef.name, e.valueFrom.secretKeyRef.key);
@@ -145,7 +151,7 @@ describe.each(BUILDS)('kustomize build of %s', (build) => {
 
   it('pins every image (a tag that is not latest, or a digest)', () => {
     for (const w of workloads(objects))
-      for (const c of w.spec.template.spec.containers)
+      for (const c of podContainers(w.spec.template.spec))
         expect({ image: c.image, pinned: isPinnedImage(c.image) }).toEqual({
           image: c.image,
           pinned: true,
@@ -163,7 +169,7 @@ describe.each(BUILDS)('kustomize build of %s', (build) => {
       expect(pod.securityContext?.runAsUser).toBeGreaterThan(0);
       expect(pod.securityContext?.seccompProfile?.type).toBe('RuntimeDefault');
       expect(pod.automountServiceAccountToken).toBe(false);
-      for (const c of pod.containers) {
+      for (const c of podContainers(pod)) {
         expect({ who, securityContext: c.securityContext }).toEqual({
           who,
           securityContext: {
@@ -279,7 +285,7 @@ describe.each(BUILDS)('kustomize build of %s', (build) => {
 
     it('takes secrets from Secrets, never from a literal or a ConfigMap', () => {
       for (const [name, source] of env())
-        if (isSecretName(name) || name === 'REDIS_URL')
+        if (holdsCredential(name))
           expect({ name, from: source.from }).toEqual({ name, from: 'secretKeyRef' });
     });
   });
@@ -298,6 +304,53 @@ describe.each(BUILDS)('kustomize build of %s', (build) => {
     expect(volume?.secret?.items?.map((i) => i.path)).toContain(
       path.slice((mount?.mountPath.length ?? 0) + 1),
     );
+  });
+
+  it('migrates the accounts database before auth-service serves: an init container running the image migrate command', () => {
+    const deployment = named(objects, 'Deployment', 'auth-service') as Workload;
+    const pod = deployment.spec.template.spec;
+    const app = appContainer(objects, 'auth-service');
+    // Only auth-service owns a database; the other pods start without a step before them.
+    for (const other of APPS.filter((a) => a !== 'auth-service'))
+      expect({
+        other,
+        init: (named(objects, 'Deployment', other) as Workload).spec.template.spec.initContainers,
+      }).toEqual({ other, init: undefined });
+    expect(pod.initContainers?.map((c) => c.name)).toEqual(['migrate']);
+    const migrate = (pod.initContainers ?? [])[0];
+    expect(migrate.image).toBe(app.image);
+    expect(migrate.command).toEqual(MIGRATE_ARGV);
+    expect(migrate.args).toBeUndefined();
+    expect(migrateCommandProblems(migrate.command)).toEqual([]);
+    // The CLI validates the service's configuration: the same names, from the same places.
+    const appEnv = effectiveEnv(app, objects);
+    const migrateEnv = effectiveEnv(migrate, objects);
+    const known = variableNames('auth-service');
+    for (const [name, source] of migrateEnv) {
+      expect({ name, known: known.includes(name) }).toEqual({ name, known: true });
+      if (holdsCredential(name))
+        expect({ name, from: source.from }).toEqual({ name, from: 'secretKeyRef' });
+      expect({ name, source }).toEqual({ name, source: appEnv.get(name) });
+    }
+    for (const need of REQUIRED_IN_PRODUCTION['auth-service'].filter((n) => n !== 'NODE_ENV'))
+      expect({ need, set: need.split('|').some((n) => migrateEnv.has(n)) }).toEqual({
+        need,
+        set: need.split('|').some((n) => appEnv.has(n)),
+      });
+    expect(migrateEnv.has('DATABASE_URL')).toBe(true);
+    expect(appEnv.get('DATABASE_URL')?.ref?.secretKeyRef).toEqual({
+      name: 'admitone-database',
+      key: 'url',
+    });
+    // Files it is told to read are mounted for it too.
+    const keysFile = migrateEnv.get('JWT_SIGNING_KEYS_FILE')?.value ?? 'unset';
+    expect(keysFile).toBe(appEnv.get('JWT_SIGNING_KEYS_FILE')?.value);
+    expect(
+      (migrate.volumeMounts ?? []).find((m) => keysFile.startsWith(`${m.mountPath}/`)),
+    ).toEqual((app.volumeMounts ?? []).find((m) => keysFile.startsWith(`${m.mountPath}/`)));
+    expect(migrate.volumeMounts?.map((m) => m.mountPath)).toContain('/etc/admitone/jwt');
+    // The app does not migrate by itself: the init container is the one step that does.
+    expect(appEnv.get('DATABASE_MIGRATE_ON_START')?.value ?? 'unset').not.toBe('true');
   });
 
   it('documents every Secret and key it references in the runbook', () => {
@@ -798,7 +851,7 @@ describe.each(CLOUD_RUN)('k8s/cloudrun/%s.yaml', (name, app) => {
   it('takes secrets from Secret Manager, each documented in the runbook', () => {
     const documented = documentedSecrets();
     for (const [name, e] of env) {
-      if (isSecretName(name) || name === 'REDIS_URL') {
+      if (holdsCredential(name)) {
         expect({ name, ref: !!e.valueFrom?.secretKeyRef }).toEqual({ name, ref: true });
       }
       const ref = e.valueFrom?.secretKeyRef;
