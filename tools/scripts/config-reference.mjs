@@ -274,7 +274,10 @@ function relativeImports(root, file, text) {
     const source = join(root, dirname(file), `${m[2]}.ts`);
     if (!existsSync(source)) continue;
     const defs = declarations(readFileSync(source, 'utf8'));
-    for (const name of m[1].split(',').map((n) => n.trim()).filter(Boolean))
+    for (const name of m[1]
+      .split(',')
+      .map((n) => n.trim())
+      .filter(Boolean))
       if (defs.has(name)) found.set(name, defs.get(name));
   }
   return found;
