@@ -22,7 +22,7 @@
 // Descriptions come from the schema's JSDoc comments or, failing that, from
 // DESCRIPTIONS below; a variable with neither stops the script, so a new
 // variable cannot land undocumented.
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -263,6 +263,26 @@ function listTs(dir) {
   return out;
 }
 
+/**
+ * The declarations a service's config file imports from its own app
+ * (`import { OidcIssuersSchema } from '../federation/oidc-issuers'`), by the
+ * imported name: a schema kept beside its feature is read like a local one.
+ */
+function relativeImports(root, file, text) {
+  const found = new Map();
+  for (const m of text.matchAll(/^import\s*\{([^}]*)\}\s*from\s*'(\.{1,2}\/[^']+)';/gm)) {
+    const source = join(root, dirname(file), `${m[2]}.ts`);
+    if (!existsSync(source)) continue;
+    const defs = declarations(readFileSync(source, 'utf8'));
+    for (const name of m[1]
+      .split(',')
+      .map((n) => n.trim())
+      .filter(Boolean))
+      if (defs.has(name)) found.set(name, defs.get(name));
+  }
+  return found;
+}
+
 let libConstants;
 /**
  * Exported constants of the libs (`export const DEFAULT_WS_PATH = '/ws';`),
@@ -423,8 +443,10 @@ export function extractConfig(root = ROOT) {
   return SERVICES.map((service) => {
     const text = readFileSync(join(root, service.file), 'utf8');
     const local = declarations(text);
+    const imported = relativeImports(root, service.file, text);
     const scope = {
-      lookup: (name) => local.get(name) ?? shared.get(name) ?? constants.get(name),
+      lookup: (name) =>
+        local.get(name) ?? imported.get(name) ?? shared.get(name) ?? constants.get(name),
     };
     const rules = [
       ...(text.includes('refuseInsecureProductionDefaults') ? sharedRules : []),

@@ -1,4 +1,5 @@
 import { isPinnedImage, parseYamlDocuments } from './support/manifests';
+import { MIGRATE_ARGV, migrateCommandProblems } from './support/migrate';
 import {
   APPS,
   AppName,
@@ -31,9 +32,14 @@ interface ComposeService {
   depends_on?: Record<string, { condition: string }>;
   user?: string;
   profiles?: string[];
+  command?: string[];
+  restart?: string;
+  volumes?: string[];
+  healthcheck?: { test: string[] };
 }
 interface Compose {
   services: Record<string, ComposeService>;
+  volumes?: Record<string, unknown>;
   secrets?: Record<string, { file?: string; environment?: string }>;
 }
 
@@ -46,8 +52,14 @@ const seconds = (duration: string) => {
 };
 
 describe('docker/compose.yaml', () => {
-  it('runs Redis and the three services, and a web demo only if apps/web-demo exists', () => {
-    const expected = ['redis', ...APPS, ...(exists('apps/web-demo') ? ['web-demo'] : [])];
+  it('runs Redis, PostgreSQL, the migrate step and the three services, and a web demo only if apps/web-demo exists', () => {
+    const expected = [
+      'redis',
+      'postgres',
+      'auth-service-migrate',
+      ...APPS,
+      ...(exists('apps/web-demo') ? ['web-demo'] : []),
+    ];
     expect(Object.keys(compose.services).sort()).toEqual(expected.sort());
   });
 
@@ -94,6 +106,10 @@ describe('docker/compose.yaml', () => {
       for (const [name, value] of Object.entries(env).filter(([n]) => isSecretName(n)))
         expect({ name, required: required(value) }).toEqual({ name, required: true });
       if (env['REDIS_URL']) expect(env['REDIS_URL']).toMatch(/\$\{REDIS_PASSWORD:\?[^}]*\}/);
+      if (env['DATABASE_URL'])
+        expect(env['DATABASE_URL']).toMatch(
+          /^postgres:\/\/[^:@]+:\$\{POSTGRES_PASSWORD:\?[^}]*\}@/,
+        );
       if ('ALLOWED_ORIGINS' in env) expect(required(env['ALLOWED_ORIGINS'])).toBe(true);
       if (env['JWT_SIGNING_KEYS_FILE']) {
         const secret = /^\/run\/secrets\/([a-z_]+)$/.exec(env['JWT_SIGNING_KEYS_FILE'])?.[1];
@@ -138,6 +154,47 @@ describe('docker/compose.yaml', () => {
     expect(Number(internalPort)).not.toBe(defaultPort('auth-service'));
     expect(gateway.environment?.['AUTH_SERVICE_URL']).toBe(`http://auth-service:${internalPort}`);
     expect(gateway.depends_on?.['auth-service']).toEqual({ condition: 'service_healthy' });
+  });
+
+  it('keeps accounts in PostgreSQL: a required password, no root, no published port, a volume', () => {
+    const postgres = compose.services['postgres'];
+    expect(postgres.image).toMatch(/^postgres:\d+(\.\d+)*-alpine$/);
+    expect(required(postgres.environment?.['POSTGRES_PASSWORD'] ?? '')).toBe(true);
+    expect(postgres.user).toMatch(/^[1-9]\d*:[1-9]\d*$/);
+    expect(postgres.ports).toBeUndefined();
+    expect(postgres.read_only).toBe(true);
+    expect(postgres.cap_drop).toEqual(['ALL']);
+    const data = (postgres.volumes ?? []).find((v) => v.endsWith(':/var/lib/postgresql/data'));
+    expect(Object.keys(compose.volumes ?? {})).toContain(data?.split(':')[0]);
+    expect(postgres.healthcheck?.test).toContain('pg_isready');
+    // auth-service reaches it by its service name, as the user it creates, with its password.
+    const url = compose.services['auth-service'].environment?.['DATABASE_URL'] ?? '';
+    expect(url).toBe(
+      `postgres://${postgres.environment?.['POSTGRES_USER']}:\${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}@postgres:5432/${postgres.environment?.['POSTGRES_DB']}`,
+    );
+  });
+
+  it('migrates the schema with the auth-service image before auth-service starts', () => {
+    const migrate = compose.services['auth-service-migrate'];
+    const auth = compose.services['auth-service'];
+    expect(migrate.build).toEqual(auth.build);
+    expect(migrate.image).toBe(auth.image);
+    expect(migrate.command).toEqual(MIGRATE_ARGV);
+    expect(migrateCommandProblems(migrate.command)).toEqual([]);
+    // The CLI validates the service's configuration: the same settings and secrets.
+    expect(migrate.environment).toEqual(auth.environment);
+    expect(migrate.secrets).toEqual(auth.secrets);
+    expect(migrate.restart).toBe('no');
+    expect(migrate.ports).toBeUndefined();
+    expect(migrate.read_only).toBe(true);
+    expect(migrate.cap_drop).toEqual(['ALL']);
+    expect(migrate.depends_on?.['postgres']).toEqual({ condition: 'service_healthy' });
+    expect(auth.depends_on?.['auth-service-migrate']).toEqual({
+      condition: 'service_completed_successfully',
+    });
+    expect(auth.depends_on?.['postgres']).toEqual({ condition: 'service_healthy' });
+    // auth-service does not migrate by itself in production: the step above does.
+    expect(auth.environment?.['DATABASE_MIGRATE_ON_START'] ?? 'unset').not.toBe('true');
   });
 
   it('protects Redis with a required password and runs it without root', () => {

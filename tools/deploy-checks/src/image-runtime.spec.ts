@@ -4,7 +4,7 @@ import { builtinModules } from 'node:module';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { connectTestRedis, TestRedis } from '@admitone/testing';
+import { connectTestRedis, createTestDatabase, TestDatabase, TestRedis } from '@admitone/testing';
 import { exportJWK, generateKeyPair } from 'jose';
 import WebSocket from 'ws';
 import {
@@ -31,7 +31,9 @@ import { APPS, AppName, readText, workspaceRoot } from './support/workspace';
  * and ENV, node as PID 1 of its own PID namespace, and the settings of the
  * production overlay (k8s/overlays/prod as kustomize builds it), with
  * generated secrets where the manifests reference Secrets and the test's
- * Redis, prefix and free ports where a cluster would have its own. Then:
+ * Redis, PostgreSQL database, prefix and free ports where a cluster would
+ * have its own. auth-service's init container (the migrate command) runs
+ * first, as the pod would run it. Then:
  * ready, the images' HEALTHCHECK passes, a user is served end to end, and
  * SIGTERM ends each one with exit code 0 inside its grace period (the
  * gateway closing its sockets with 1012 first). And with no configuration,
@@ -91,25 +93,38 @@ describe('the image install (npm ci --omit=dev of the generated package.json and
 
 describe('the built apps, run as their images with the production overlay', () => {
   let redis: TestRedis;
+  let database: TestDatabase;
   let secretsDir: string;
   let prod: K8sObject[];
+  const migrations: { status: number | null; stdout: string; stderr: string }[] = [];
   const running = new Map<AppName, ContainerProcess>();
   const envs = new Map<AppName, Record<string, string>>();
   const exchangeKey = randomBytes(32).toString('base64url');
   let socket: WebSocket | undefined;
   const closed: { code?: number } = {};
 
-  /** The container's environment for `app`, from the Dockerfile and the prod overlay. */
-  function containerEnv(app: AppName, secrets: Record<string, string>): Record<string, string> {
+  /**
+   * The environment of `app`'s container (or of its init container `init`),
+   * from the Dockerfile and the prod overlay.
+   */
+  function containerEnv(
+    app: AppName,
+    secrets: Record<string, string>,
+    init?: string,
+  ): Record<string, string> {
     const deployment = named(prod, 'Deployment', app) as Workload;
-    const container: Container = deployment.spec.template.spec.containers[0];
+    const pod = deployment.spec.template.spec;
+    const container: Container | undefined = init
+      ? pod.initContainers?.find((c) => c.name === init)
+      : pod.containers[0];
+    if (!container) throw new Error(`${app}: no init container ${init}`);
     const env: Record<string, string> = { ...image(app).env };
     // Secret volumes become files under a temporary directory, at the mounted paths.
     const mounts = new Map<string, string>();
     for (const mount of container.volumeMounts ?? []) {
       const volume = deployment.spec.template.spec.volumes?.find((v) => v.name === mount.name);
       if (!volume?.secret) continue;
-      const dir = join(secretsDir, app, mount.name);
+      const dir = join(secretsDir, app, container.name, mount.name);
       mkdirSync(dir, { recursive: true });
       for (const item of volume.secret.items ?? []) {
         const value = secrets[`${volume.secret.secretName}/${item.key}`];
@@ -145,12 +160,14 @@ describe('the built apps, run as their images with the production overlay', () =
 
   beforeAll(async () => {
     redis = await connectTestRedis();
+    database = await createTestDatabase();
     secretsDir = mkdtempSync(join(tmpdir(), 'deploy-checks-secrets-'));
     prod = kustomize('k8s/overlays/prod');
     const { privateKey } = await generateKeyPair('ES256', { extractable: true });
     const signingKey = { ...(await exportJWK(privateKey)), kid: 'deploy-checks-1', alg: 'ES256' };
     const secrets: Record<string, string> = {
       'admitone-redis/url': redis.url,
+      'admitone-database/url': database.url,
       'admitone-exchange/client-keys': exchangeKey,
       'admitone-exchange/client-key': exchangeKey,
       'admitone-jwt/signing-keys.json': JSON.stringify([signingKey]),
@@ -186,6 +203,27 @@ describe('the built apps, run as their images with the production overlay', () =
           : {}),
       });
     }
+    // The pod's init container, the release step: the overlay's migrate
+    // command in the auth-service image, with its own environment. Twice, as
+    // two replicas of a rollout would: the second finds the schema current.
+    const migrate = (named(prod, 'Deployment', 'auth-service') as Workload).spec.template.spec
+      .initContainers?.[0];
+    const [node, ...args] = migrate?.command ?? [];
+    if (node !== 'node') throw new Error(`the migrate init container runs ${node}, not node`);
+    for (let i = 0; i < 2; i++)
+      migrations.push(
+        spawnSync(process.execPath, args, {
+          cwd: workspaceRoot,
+          env: {
+            PATH: process.env['PATH'],
+            ...image('auth-service').env,
+            ...containerEnv('auth-service', secrets, migrate?.name),
+            REDIS_PREFIX: redis.prefix,
+          },
+          encoding: 'utf8',
+          timeout: 30_000,
+        }),
+      );
     for (const app of APPS)
       running.set(
         app,
@@ -197,16 +235,82 @@ describe('the built apps, run as their images with the production overlay', () =
   afterAll(async () => {
     socket?.terminate();
     for (const p of running.values()) p.kill();
+    await Promise.all([...running.values()].map((p) => exitWithin(p, 10_000)));
     await redis?.cleanup();
+    await database?.cleanup();
     if (secretsDir) rmSync(secretsDir, { recursive: true, force: true });
   });
 
   const app = (name: AppName) => running.get(name) as ContainerProcess;
 
+  it('migrates the accounts database in the init container before auth-service starts, once', async () => {
+    const reports = migrations.map((m) => ({
+      status: m.status,
+      stderr: m.stderr,
+      report: JSON.parse(m.stdout.trim() || 'null') as {
+        applied: string[];
+        schema_version: string;
+      } | null,
+    }));
+    expect(reports).toEqual([
+      {
+        status: 0,
+        stderr: '',
+        report: { applied: expect.any(Array), schema_version: expect.any(String) },
+      },
+      { status: 0, stderr: '', report: { applied: [], schema_version: expect.any(String) } },
+    ]);
+    const [first, second] = reports.map((r) => r.report);
+    expect(first?.applied.length).toBeGreaterThan(0);
+    expect(first?.applied.at(-1)).toBe(first?.schema_version);
+    expect(second?.schema_version).toBe(first?.schema_version);
+    const tables = await database.query<{ table_name: string }>(
+      `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`,
+    );
+    expect(tables.map((t) => t.table_name)).toEqual(expect.arrayContaining(['users']));
+  });
+
+  it('refuses to start auth-service on a database the migrate step has not reached, naming the command', async () => {
+    const lagging = await createTestDatabase('lagging-schema');
+    const port = await freePort();
+    const p = startContainerProcess(
+      'auth-service',
+      image('auth-service').argv,
+      {
+        ...envs.get('auth-service'),
+        PORT: String(port),
+        INTERNAL_PORT: String(await freePort()),
+        METRICS_PORT: String(await freePort()),
+        DATABASE_URL: lagging.url,
+      },
+      port,
+    );
+    try {
+      const exit = await exitWithin(p, 20_000);
+      const outcome = exit === 'timedOut' ? exit : exit.code === 0 ? 'exit 0' : 'failed';
+      expect({ outcome, output: outcome === 'failed' ? '' : p.output() }).toEqual({
+        outcome: 'failed',
+        output: '',
+      });
+      expect(p.output()).toMatch(/lacks migrations [\s\S]*users-cli migrate/);
+      expect(p.output()).not.toMatch(/listening/);
+      // Nothing was created behind the operator's back.
+      expect(
+        await lagging.query(
+          `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name = 'users'`,
+        ),
+      ).toEqual([]);
+    } finally {
+      p.kill();
+      await exitWithin(p, 10_000);
+      await lagging.cleanup();
+    }
+  });
+
   it('runs in production mode with the overlay settings, and reports ready with its dependencies up', async () => {
     for (const name of APPS) expect(envs.get(name)?.['NODE_ENV']).toBe('production');
     const expected: Record<AppName, Record<string, string>> = {
-      'auth-service': { redis: 'up' },
+      'auth-service': { database: 'up', redis: 'up' },
       'ws-gateway': { auth_service: 'up', redis: 'up' },
       'agent-worker': { redis: 'up' },
     };
@@ -278,6 +382,10 @@ describe('the built apps, run as their images with the production overlay', () =
       timeout: 30_000,
     });
     expect({ status: cli.status, stderr: cli.stderr }).toEqual({ status: 0, stderr: '' });
+    // The account is in PostgreSQL, where it survives an empty Redis.
+    expect(
+      await database.query('SELECT email, disabled FROM users WHERE email = $1', [email]),
+    ).toEqual([{ email, disabled: false }]);
 
     const auth = app('auth-service').url;
     const login = await fetch(`${auth}/auth/login`, {
@@ -398,7 +506,7 @@ describe('the built apps refuse to start in production on insecure settings', ()
       'auth-service',
       () => ({}),
       // The development origins (plain http) are refused too.
-      ['ALLOWED_ORIGINS', 'EXCHANGE_CLIENT_KEYS', 'JWT_SIGNING_KEYS', 'REDIS_URL'],
+      ['ALLOWED_ORIGINS', 'DATABASE_URL', 'EXCHANGE_CLIENT_KEYS', 'JWT_SIGNING_KEYS', 'REDIS_URL'],
     ],
     [
       'auth-service, insecure values',
@@ -409,7 +517,7 @@ describe('the built apps refuse to start in production on insecure settings', ()
         EXCHANGE_CLIENT_KEYS: weakKey,
         SEED_USERS: `demo@example.com:${weakKey}-password`,
       }),
-      ['ALLOWED_ORIGINS', 'EXCHANGE_CLIENT_KEYS', 'JWT_SIGNING_KEYS', 'SEED_USERS'],
+      ['ALLOWED_ORIGINS', 'DATABASE_URL', 'EXCHANGE_CLIENT_KEYS', 'JWT_SIGNING_KEYS', 'SEED_USERS'],
     ],
     [
       'ws-gateway, unconfigured',

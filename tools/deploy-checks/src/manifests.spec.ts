@@ -17,6 +17,7 @@ import {
   Volume,
   Workload,
 } from './support/manifests';
+import { MIGRATE_ARGV, migrateCommandProblems } from './support/migrate';
 import {
   APPS,
   AppName,
@@ -25,7 +26,7 @@ import {
   documentedSecrets,
   exists,
   filesUnder,
-  isSecretName,
+  holdsCredential,
   readText,
   REQUIRED_IN_PRODUCTION,
   schemaDefault,
@@ -69,6 +70,11 @@ const appContainer = (objects: K8sObject[], app: AppName): Container => {
   expect(containers.map((c) => c.name)).toEqual([app]);
   return containers[0];
 };
+/** Every container of a pod, init containers first. */
+const podContainers = (pod: PodSpec): Container[] => [
+  ...(pod.initContainers ?? []),
+  ...pod.containers,
+];
 const workloads = (objects: K8sObject[]) =>
   [...ofKind(objects, 'Deployment'), ...ofKind(objects, 'StatefulSet')] as Workload[];
 const podsSelectedBy = (objects: K8sObject[], selector: LabelSelector) =>
@@ -76,7 +82,7 @@ const podsSelectedBy = (objects: K8sObject[], selector: LabelSelector) =>
 const secretsOf = (objects: K8sObject[]) => {
   const refs: string[] = [];
   for (const w of workloads(objects)) {
-    for (const c of w.spec.template.spec.containers)
+    for (const c of podContainers(w.spec.template.spec))
       for (const e of c.env ?? [])
         if (e.valueFrom?.secretKeyRef)
           refs.push(e.valueFrom.secretKeyRef.name, e.valueFrom.secretKeyRef.key);
@@ -145,7 +151,7 @@ describe.each(BUILDS)('kustomize build of %s', (build) => {
 
   it('pins every image (a tag that is not latest, or a digest)', () => {
     for (const w of workloads(objects))
-      for (const c of w.spec.template.spec.containers)
+      for (const c of podContainers(w.spec.template.spec))
         expect({ image: c.image, pinned: isPinnedImage(c.image) }).toEqual({
           image: c.image,
           pinned: true,
@@ -163,7 +169,7 @@ describe.each(BUILDS)('kustomize build of %s', (build) => {
       expect(pod.securityContext?.runAsUser).toBeGreaterThan(0);
       expect(pod.securityContext?.seccompProfile?.type).toBe('RuntimeDefault');
       expect(pod.automountServiceAccountToken).toBe(false);
-      for (const c of pod.containers) {
+      for (const c of podContainers(pod)) {
         expect({ who, securityContext: c.securityContext }).toEqual({
           who,
           securityContext: {
@@ -279,7 +285,7 @@ describe.each(BUILDS)('kustomize build of %s', (build) => {
 
     it('takes secrets from Secrets, never from a literal or a ConfigMap', () => {
       for (const [name, source] of env())
-        if (isSecretName(name) || name === 'REDIS_URL')
+        if (holdsCredential(name))
           expect({ name, from: source.from }).toEqual({ name, from: 'secretKeyRef' });
     });
   });
@@ -298,6 +304,53 @@ describe.each(BUILDS)('kustomize build of %s', (build) => {
     expect(volume?.secret?.items?.map((i) => i.path)).toContain(
       path.slice((mount?.mountPath.length ?? 0) + 1),
     );
+  });
+
+  it('migrates the accounts database before auth-service serves: an init container running the image migrate command', () => {
+    const deployment = named(objects, 'Deployment', 'auth-service') as Workload;
+    const pod = deployment.spec.template.spec;
+    const app = appContainer(objects, 'auth-service');
+    // Only auth-service owns a database; the other pods start without a step before them.
+    for (const other of APPS.filter((a) => a !== 'auth-service'))
+      expect({
+        other,
+        init: (named(objects, 'Deployment', other) as Workload).spec.template.spec.initContainers,
+      }).toEqual({ other, init: undefined });
+    expect(pod.initContainers?.map((c) => c.name)).toEqual(['migrate']);
+    const migrate = (pod.initContainers ?? [])[0];
+    expect(migrate.image).toBe(app.image);
+    expect(migrate.command).toEqual(MIGRATE_ARGV);
+    expect(migrate.args).toBeUndefined();
+    expect(migrateCommandProblems(migrate.command)).toEqual([]);
+    // The CLI validates the service's configuration: the same names, from the same places.
+    const appEnv = effectiveEnv(app, objects);
+    const migrateEnv = effectiveEnv(migrate, objects);
+    const known = variableNames('auth-service');
+    for (const [name, source] of migrateEnv) {
+      expect({ name, known: known.includes(name) }).toEqual({ name, known: true });
+      if (holdsCredential(name))
+        expect({ name, from: source.from }).toEqual({ name, from: 'secretKeyRef' });
+      expect({ name, source }).toEqual({ name, source: appEnv.get(name) });
+    }
+    for (const need of REQUIRED_IN_PRODUCTION['auth-service'].filter((n) => n !== 'NODE_ENV'))
+      expect({ need, set: need.split('|').some((n) => migrateEnv.has(n)) }).toEqual({
+        need,
+        set: need.split('|').some((n) => appEnv.has(n)),
+      });
+    expect(migrateEnv.has('DATABASE_URL')).toBe(true);
+    expect(appEnv.get('DATABASE_URL')?.ref?.secretKeyRef).toEqual({
+      name: 'admitone-database',
+      key: 'url',
+    });
+    // Files it is told to read are mounted for it too.
+    const keysFile = migrateEnv.get('JWT_SIGNING_KEYS_FILE')?.value ?? 'unset';
+    expect(keysFile).toBe(appEnv.get('JWT_SIGNING_KEYS_FILE')?.value);
+    expect(
+      (migrate.volumeMounts ?? []).find((m) => keysFile.startsWith(`${m.mountPath}/`)),
+    ).toEqual((app.volumeMounts ?? []).find((m) => keysFile.startsWith(`${m.mountPath}/`)));
+    expect(migrate.volumeMounts?.map((m) => m.mountPath)).toContain('/etc/admitone/jwt');
+    // The app does not migrate by itself: the init container is the one step that does.
+    expect(appEnv.get('DATABASE_MIGRATE_ON_START')?.value ?? 'unset').not.toBe('true');
   });
 
   it('documents every Secret and key it references in the runbook', () => {
@@ -629,13 +682,23 @@ const cloudRun = (name: string) => {
 };
 /** The Managed Service for Prometheus sidecar: scrapes METRICS_PORT on localhost. */
 const COLLECTOR = 'collector';
+/** The Cloud Run job that migrates the accounts database before a release (its own describe). */
+const MIGRATE_JOB = 'auth-service-migrate';
+/** The Cloud SQL instance connection name of the services and the job. */
+const CLOUD_SQL_INSTANCE = /^[a-zA-Z0-9_-]+:[a-zA-Z0-9_-]+:[a-z][a-z0-9-]*$/;
 const RUN_MONITORING_SECRET = 'admitone-run-monitoring';
 
 describe('k8s/cloudrun', () => {
   it('has a check for every Cloud Run service file', () => {
+    expect(filesUnder('k8s/cloudrun')).toEqual(
+      expect.arrayContaining([
+        `k8s/cloudrun/${MIGRATE_JOB}.yaml`,
+        'k8s/cloudrun/run-monitoring.yaml',
+      ]),
+    );
     expect(
       filesUnder('k8s/cloudrun')
-        .filter((f) => !f.endsWith('run-monitoring.yaml'))
+        .filter((f) => !f.endsWith('run-monitoring.yaml') && !f.endsWith(`${MIGRATE_JOB}.yaml`))
         .map((f) => posix.basename(f, '.yaml'))
         .sort(),
     ).toEqual(CLOUD_RUN.map(([name]) => name).sort());
@@ -732,6 +795,86 @@ describe('k8s/cloudrun', () => {
   });
 });
 
+describe(`k8s/cloudrun/${MIGRATE_JOB}.yaml`, () => {
+  const file = `k8s/cloudrun/${MIGRATE_JOB}.yaml`;
+  const docs = parseYamlDocuments(readText(file), file) as {
+    apiVersion: string;
+    kind: string;
+    metadata: { name: string };
+    spec: {
+      template: {
+        metadata: { annotations?: Record<string, string> };
+        spec: {
+          taskCount?: number;
+          parallelism?: number;
+          template: { spec: { containers: Container[]; volumes?: Volume[]; maxRetries?: number } };
+        };
+      };
+    };
+  }[];
+  const job = docs[0];
+  const task = job.spec.template.spec.template.spec;
+  const container = task.containers[0];
+  const env = new Map((container.env ?? []).map((e) => [e.name, e]));
+  const service = cloudRun('auth-service')[0];
+  const app = service.spec.template.spec.containers[0];
+  const appEnv = new Map((app.env ?? []).map((e) => [e.name, e]));
+
+  it('is one Cloud Run job (run.googleapis.com/v1) running one task, without retries', () => {
+    expect(docs).toHaveLength(1);
+    expect(job.apiVersion).toBe('run.googleapis.com/v1');
+    expect(job.kind).toBe('Job');
+    expect(job.metadata.name).toBe(MIGRATE_JOB);
+    expect(job.spec.template.spec.taskCount).toBe(1);
+    expect(job.spec.template.spec.parallelism).toBe(1);
+    expect(task.maxRetries).toBe(0);
+    expect(task.containers).toHaveLength(1);
+    expect(containerProblems(container)).toEqual([]);
+    for (const v of task.volumes ?? []) expect(volumeProblems(v)).toEqual([]);
+  });
+
+  it("runs the migrate command of auth-service's image, at the same tag as the service", () => {
+    expect(isPinnedImage(container.image)).toBe(true);
+    expect(container.image).toBe(app.image);
+    expect(container.command).toEqual(MIGRATE_ARGV);
+    expect(container.args).toBeUndefined();
+    expect(migrateCommandProblems(container.command)).toEqual([]);
+  });
+
+  it("has auth-service's production configuration, which the CLI validates, and its database", () => {
+    const known = variableNames('auth-service');
+    for (const [name, e] of env) {
+      expect({ name, known: known.includes(name) }).toEqual({ name, known: true });
+      // The same value, or the same Secret Manager secret, as the service.
+      expect({ name, e }).toEqual({ name, e: appEnv.get(name) });
+    }
+    for (const need of REQUIRED_IN_PRODUCTION['auth-service'])
+      expect({ need, set: need.split('|').some((n) => env.has(n)) }).toEqual({ need, set: true });
+    const documented = documentedSecrets();
+    for (const [name, e] of env) {
+      if (holdsCredential(name))
+        expect({ name, ref: !!e.valueFrom?.secretKeyRef }).toEqual({ name, ref: true });
+      const ref = e.valueFrom?.secretKeyRef;
+      if (ref)
+        expect({ ref: ref.name, documented: documented.has(ref.name) }).toEqual({
+          ref: ref.name,
+          documented: true,
+        });
+    }
+    const keysFile = env.get('JWT_SIGNING_KEYS_FILE')?.value ?? 'unset';
+    const mount = (container.volumeMounts ?? []).find((m) =>
+      keysFile.startsWith(`${m.mountPath}/`),
+    );
+    const volume = task.volumes?.find((v) => v.name === mount?.name);
+    expect(volume?.secret?.items?.map((i) => i.path)).toContain(
+      keysFile.slice((mount?.mountPath.length ?? 0) + 1),
+    );
+    expect(job.spec.template.metadata.annotations?.['run.googleapis.com/cloudsql-instances']).toBe(
+      service.spec.template.metadata.annotations?.['run.googleapis.com/cloudsql-instances'],
+    );
+  });
+});
+
 describe.each(CLOUD_RUN)('k8s/cloudrun/%s.yaml', (name, app) => {
   const docs = cloudRun(name);
   const service = docs[0];
@@ -798,7 +941,7 @@ describe.each(CLOUD_RUN)('k8s/cloudrun/%s.yaml', (name, app) => {
   it('takes secrets from Secret Manager, each documented in the runbook', () => {
     const documented = documentedSecrets();
     for (const [name, e] of env) {
-      if (isSecretName(name) || name === 'REDIS_URL') {
+      if (holdsCredential(name)) {
         expect({ name, ref: !!e.valueFrom?.secretKeyRef }).toEqual({ name, ref: true });
       }
       const ref = e.valueFrom?.secretKeyRef;
@@ -844,6 +987,22 @@ describe.each(CLOUD_RUN)('k8s/cloudrun/%s.yaml', (name, app) => {
       const name = app === 'auth-service' ? 'TRUST_PROXY' : 'TRUST_PROXY_HOPS';
       expect(env.get(name)?.value).toBe('1');
     });
+
+  it(
+    app === 'auth-service'
+      ? 'reaches Cloud SQL through the built-in connection, with DATABASE_URL from Secret Manager'
+      : 'has no database',
+    () => {
+      const instance = annotations['run.googleapis.com/cloudsql-instances'];
+      const database = env.get('DATABASE_URL')?.valueFrom?.secretKeyRef;
+      if (app !== 'auth-service') return expect({ instance, database }).toEqual({});
+      expect(instance).toMatch(CLOUD_SQL_INSTANCE);
+      expect(database).toEqual({ name: 'admitone-database-url', key: 'latest' });
+      expect(env.get('DATABASE_URL')?.value).toBeUndefined();
+      // Production default: the job above migrates; a revision never does by itself.
+      expect(env.get('DATABASE_MIGRATE_ON_START')?.value ?? 'unset').not.toBe('true');
+    },
+  );
 
   if (app === 'ws-gateway')
     it('is sized for WebSockets: hour-long requests, high concurrency, affinity, CPU always on, a drain that fits', () => {

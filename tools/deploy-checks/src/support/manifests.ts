@@ -96,6 +96,7 @@ export interface Probe {
 export interface Container {
   name: string;
   image: string;
+  command?: string[];
   args?: string[];
   ports?: { name?: string; containerPort: number }[];
   env?: EnvVar[];
@@ -125,6 +126,7 @@ export interface Volume {
 }
 
 export interface PodSpec {
+  initContainers?: Container[];
   containers: Container[];
   volumes?: Volume[];
   terminationGracePeriodSeconds?: number;

@@ -98,6 +98,7 @@ export const REQUIRED_IN_PRODUCTION: Record<AppName, string[]> = {
   'auth-service': [
     'NODE_ENV',
     'REDIS_URL',
+    'DATABASE_URL',
     'EXCHANGE_CLIENT_KEYS',
     'JWT_SIGNING_KEYS|JWT_SIGNING_KEYS_FILE',
     'ALLOWED_ORIGINS',
@@ -119,6 +120,14 @@ export const REQUIRED_IN_PRODUCTION: Record<AppName, string[]> = {
  */
 export function isSecretName(name: string): boolean {
   return /KEY|SECRET|PASSWORD|TOKEN/.test(name) && !/_(FILE|SECONDS|MS|TTL)$/.test(name);
+}
+
+/**
+ * Connection URLs that carry a password (redis://:pw@host, postgres://user:pw@host):
+ * held to the same rule as secret names, from a Secret or the environment only.
+ */
+export function holdsCredential(name: string): boolean {
+  return isSecretName(name) || name === 'REDIS_URL' || name === 'DATABASE_URL';
 }
 
 /** Names documented as Secrets in the runbook (backticked, in its "Secrets" section). */
