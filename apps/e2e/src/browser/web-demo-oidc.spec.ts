@@ -1,7 +1,15 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startMemoryStack } from '../support/client-stack';
 import { OidcClient, OidcProviderProcess, signingJwk } from '../support/oidc';
-import { freePort, startService, stopAllServices } from '../support/service-process';
+import {
+  freePort,
+  ServiceProcess,
+  startService,
+  stopAllServices,
+  workspaceRoot,
+} from '../support/service-process';
 import { launchChromium, withScreenshots } from './browser';
 
 /**
@@ -17,6 +25,7 @@ describe('web demo: sign in through an OpenID provider in a real browser', () =>
   let browser: Browser;
   let context: BrowserContext;
   let demoUrl: string;
+  let demoServer: ServiceProcess;
   const pages: Page[] = [];
   const cspViolations: string[] = [];
 
@@ -42,7 +51,7 @@ describe('web demo: sign in through an OpenID provider in a real browser', () =>
       },
       gateway: { ALLOWED_ORIGINS: demoUrl, AGENT_STEP_DELAY_MS: '100' },
     });
-    await startService('web-demo', {
+    demoServer = await startService('web-demo', {
       PORT: String(demoPort),
       AUTH_URL: stack.authUrl.replace('127.0.0.1', 'localhost'),
       GATEWAY_URL: stack.gatewayUrl.replace('127.0.0.1', 'localhost'),
@@ -139,4 +148,33 @@ describe('web demo: sign in through an OpenID provider in a real browser', () =>
       },
     );
   }, 60_000);
+
+  it("tells the page about the provider and lets its CSP reach the provider's origin, no other", async () => {
+    const config = await (await fetch(`${demoServer.url}/config.json`)).json();
+    expect(config).toMatchObject({
+      oidc: { issuer: idp.issuer, clientId: 'admitone-demo', name: 'Test IdP' },
+    });
+    const csp = (await fetch(`${demoServer.url}/`)).headers.get('content-security-policy') ?? '';
+    const connectSrc = /connect-src ([^;]*)/.exec(csp)?.[1].split(' ') ?? [];
+    expect(connectSrc).toContain(new URL(idp.issuer).origin);
+    expect(connectSrc).toHaveLength(4); // 'self', auth-service, the gateway, the provider
+    expect(csp).toContain("form-action 'self'");
+    expect(csp).toContain("script-src 'self'");
+  });
+
+  it('refuses to start with a provider but no client id, naming the variable', () => {
+    const run = spawnSync(process.execPath, [join(workspaceRoot, 'dist/apps/web-demo/main.js')], {
+      env: {
+        PATH: process.env['PATH'],
+        PORT: '0',
+        DEMO_OIDC_ISSUER: 'http://127.0.0.1:1',
+      },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(run.status).not.toBe(0);
+    expect(run.status).not.toBeNull();
+    expect(`${run.stdout}${run.stderr}`).toContain('DEMO_OIDC_CLIENT_ID');
+    expect(`${run.stdout}${run.stderr}`).not.toContain('web-demo listening');
+  });
 });

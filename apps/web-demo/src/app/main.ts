@@ -22,7 +22,8 @@ import { loadSession } from './session-store';
 interface DemoConfig {
   authUrl: string;
   gatewayUrl: string;
-  oidc: OidcConfig | null;
+  /** Present when the demo is started with a provider (DEMO_OIDC_ISSUER). */
+  oidc?: OidcConfig;
 }
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;

@@ -98,13 +98,15 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
       JSON.stringify({
         authUrl: config.AUTH_URL,
         gatewayUrl: config.GATEWAY_URL,
-        oidc: config.DEMO_OIDC_ISSUER
+        ...(config.DEMO_OIDC_ISSUER
           ? {
-              issuer: config.DEMO_OIDC_ISSUER,
-              clientId: config.DEMO_OIDC_CLIENT_ID,
-              name: config.DEMO_OIDC_NAME,
+              oidc: {
+                issuer: config.DEMO_OIDC_ISSUER,
+                clientId: config.DEMO_OIDC_CLIENT_ID,
+                name: config.DEMO_OIDC_NAME,
+              },
             }
-          : null,
+          : {}),
       }),
       'application/json',
     );
