@@ -192,6 +192,25 @@ describe('ProviderSession against a stand-in auth-service', () => {
     ]);
   });
 
+  it('a refresh refused other than with 401 (403 user_disabled) is final, without asking the provider', async () => {
+    auth.accessTtl = 1;
+    const s = session();
+    await s.getAccessToken();
+    auth.refreshAnswers.push({
+      status: 403,
+      body: { error: 'user_disabled', message: 'disabled', request_id: 'r-4' },
+    });
+    await sleep(500);
+    const error = await refusalOf(s.getAccessToken());
+    expect(error.outcome).toMatchObject({
+      kind: 'auth_failed',
+      endpoint: 'refresh',
+      status: 403,
+      body: { error: 'user_disabled' },
+    });
+    expect(providerTokens).toEqual(['provider-token-1']);
+  });
+
   it('turns a refused provider token into auth_failed with the contract body', async () => {
     const body = {
       error: 'invalid_subject_token',
