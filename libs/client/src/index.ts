@@ -33,6 +33,7 @@ export {
   webLocks,
 } from './lib/auth/shared-refresh';
 export type { LockManagerLike, SharedRefreshOptions } from './lib/auth/shared-refresh';
+export type { ProviderTokenType } from './lib/auth/provider-session';
 export { backoffCeiling, backoffDelay } from './lib/reconnect/backoff';
 export type { BackoffConfig } from './lib/reconnect/backoff';
 export { decideOnClose } from './lib/reconnect/close-decision';

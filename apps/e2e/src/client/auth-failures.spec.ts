@@ -95,7 +95,11 @@ describe('@admitone/client: revoked sessions and refused upgrades', () => {
       reason: { reason: 'auth_failed', code: 1006, status: 401, willReconnect: false },
     });
     expect(recorder.of('auth_failed')).toEqual([
-      { status: 401, body: expect.objectContaining({ error: 'invalid_token' }) },
+      {
+        status: 401,
+        endpoint: 'ticket',
+        body: expect.objectContaining({ error: 'invalid_token' }),
+      },
     ]);
     await eventually(
       () =>

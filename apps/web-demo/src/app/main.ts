@@ -1,16 +1,29 @@
 import type { AgentEvent } from '@admitone/agent-events';
-import { AgentClient, StateChange } from '@admitone/client';
+import { AgentClient, AuthFailure, StateChange } from '@admitone/client';
 import { AuthApi } from './auth-api';
+import {
+  beginSignIn,
+  completeSignIn,
+  emailOf,
+  forgetIdToken,
+  heldIdToken,
+  isSignInCallback,
+  OidcConfig,
+} from './oidc-sign-in';
 import { loadSession } from './session-store';
 
 /**
- * The demo: log in, chat, and watch each run's events as a live timeline,
+ * The demo: log in (with a password, or through an OpenID provider when one
+ * is configured), chat, and watch each run's events as a live timeline,
  * with the connection's state (and why it changed) always visible. All the
- * WebSocket work (tickets, renewal, reconnects, resume) is the SDK's.
+ * WebSocket work (tickets, renewal, reconnects, resume) is the SDK's; with
+ * a provider, so is the AdmitOne session (`getProviderToken`).
  */
 interface DemoConfig {
   authUrl: string;
   gatewayUrl: string;
+  /** Present when the demo is started with a provider (DEMO_OIDC_ISSUER). */
+  oidc?: OidcConfig;
 }
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -21,6 +34,8 @@ const view = {
   loginError: $('login-error'),
   email: $<HTMLInputElement>('email'),
   password: $<HTMLInputElement>('password'),
+  oidcSignIn: $('oidc-sign-in'),
+  oidcButton: $<HTMLButtonElement>('oidc-button'),
   who: $('who'),
   logout: $<HTMLButtonElement>('logout-button'),
   chatForm: $<HTMLFormElement>('chat-form'),
@@ -101,17 +116,50 @@ function describe(event: AgentEvent): string {
 function startClient(config: DemoConfig, auth: AuthApi): void {
   const session = loadSession();
   if (!session) return showLogin();
-  view.login.hidden = true;
-  view.chat.hidden = false;
-  view.who.textContent = `Signed in as ${session.tokens.user.email}`;
   const carrier =
     new URLSearchParams(location.search).get('carrier') === 'query' ? 'query' : 'subprotocol';
-  client = new AgentClient({
-    authUrl: config.authUrl,
-    gatewayUrl: config.gatewayUrl,
-    getAccessToken: auth.accessToken,
-    carrier,
-  });
+  openChat(
+    `Signed in as ${session.tokens.user.email}`,
+    new AgentClient({
+      authUrl: config.authUrl,
+      gatewayUrl: config.gatewayUrl,
+      getAccessToken: auth.accessToken,
+      carrier,
+    }),
+  );
+}
+
+/** Signed in through the provider: the SDK exchanges the ID token and runs the session. */
+function startProviderClient(config: DemoConfig, oidc: OidcConfig, idToken: string): void {
+  openChat(
+    `Signed in with ${oidc.name} as ${emailOf(idToken)}`,
+    new AgentClient({
+      authUrl: config.authUrl,
+      gatewayUrl: config.gatewayUrl,
+      // Asked again only when the AdmitOne session cannot be refreshed; a stale ID token is then
+      // refused (expired) and the page offers to sign in with the provider again.
+      getProviderToken: () => heldIdToken() ?? idToken,
+    }),
+    ({ endpoint, body }) => {
+      forgetIdToken();
+      const why = `${body?.error ?? 'refused'}${body?.reason ? `: ${body.reason}` : ''}`;
+      return endpoint === 'token_exchange'
+        ? `${oidc.name}'s sign-in was not accepted (${why}). Sign in again.`
+        : `Your session is no longer valid (${why}). Sign in again.`;
+    },
+  );
+}
+
+function openChat(
+  who: string,
+  created: AgentClient,
+  describeAuthFailure: (failure: AuthFailure) => string = () =>
+    'Your login is no longer valid. Log in again.',
+): void {
+  view.login.hidden = true;
+  view.chat.hidden = false;
+  view.who.textContent = who;
+  client = created;
   client.on('state', renderState);
   client.on('event', renderEvent);
   client.on('error', (error) => (view.chatError.textContent = `${error.code}: ${error.message}`));
@@ -119,9 +167,9 @@ function startClient(config: DemoConfig, auth: AuthApi): void {
     client = undefined;
     showLogin('Your session was revoked (you logged out, perhaps in another tab). Log in again.');
   });
-  client.on('auth_failed', () => {
+  client.on('auth_failed', (failure) => {
     client = undefined;
-    showLogin('Your login is no longer valid. Log in again.');
+    showLogin(describeAuthFailure(failure));
   });
   client.connect().catch(() => {
     // The 'state', 'session_revoked' and 'auth_failed' handlers already show why.
@@ -157,8 +205,29 @@ async function main(): Promise<void> {
   view.logout.addEventListener('click', () => {
     client?.close();
     client = undefined;
+    forgetIdToken();
     void auth.logout().then(() => showLogin('You are logged out.'));
   });
+
+  const oidc = config.oidc;
+  if (oidc) {
+    view.oidcButton.textContent = `Sign in with ${oidc.name}`;
+    view.oidcSignIn.hidden = false;
+    view.oidcButton.addEventListener('click', () => {
+      view.loginError.textContent = '';
+      beginSignIn(oidc).catch((error: Error) => (view.loginError.textContent = error.message));
+    });
+    if (isSignInCallback()) {
+      try {
+        startProviderClient(config, oidc, await completeSignIn(oidc));
+      } catch (error) {
+        showLogin((error as Error).message);
+      }
+      return;
+    }
+    const held = heldIdToken();
+    if (held) return startProviderClient(config, oidc, held);
+  }
   startClient(config, auth);
 }
 

@@ -13,17 +13,33 @@ import { z } from 'zod';
 
 /**
  * Serves the demo page and its runtime configuration (which auth-service and
- * gateway to talk to). Strict headers: a CSP that allows scripts only from
- * this origin and connections only to the two services, and no Referer, so
- * a ticket in a URL can never leak through one.
+ * gateway to talk to, and optionally an OpenID provider to sign in with).
+ * Strict headers: a CSP that allows scripts only from this origin and
+ * connections only to the two services (and the provider's discovery and
+ * token endpoints), and no Referer, so a ticket or an authorization code in
+ * a URL can never leak through one.
  */
-const ConfigSchema = z.object({
-  PORT: portSchema(4200),
-  HOST: z.string().default('0.0.0.0'),
-  LOG_LEVEL: LogLevelSchema,
-  AUTH_URL: z.url({ protocol: /^https?$/ }).default('http://localhost:8081'),
-  GATEWAY_URL: z.url({ protocol: /^wss?$/ }).default('ws://localhost:8080/ws'),
-});
+const ConfigSchema = z
+  .object({
+    PORT: portSchema(4200),
+    HOST: z.string().default('0.0.0.0'),
+    LOG_LEVEL: LogLevelSchema,
+    AUTH_URL: z.url({ protocol: /^https?$/ }).default('http://localhost:8081'),
+    GATEWAY_URL: z.url({ protocol: /^wss?$/ }).default('ws://localhost:8080/ws'),
+    /** An OpenID provider (one of auth-service's OIDC_ISSUERS) to offer "Sign in with" for. */
+    DEMO_OIDC_ISSUER: z
+      .url({ protocol: /^https?$/ })
+      .transform((u) => u.replace(/\/+$/, ''))
+      .optional(),
+    /** The demo's client at that provider: a public client (no secret), PKCE, redirect to this page. */
+    DEMO_OIDC_CLIENT_ID: z.string().min(1).optional(),
+    /** The provider's name on the button. */
+    DEMO_OIDC_NAME: z.string().min(1).max(60).default('the local OpenID provider'),
+  })
+  .refine((c) => !c.DEMO_OIDC_ISSUER || c.DEMO_OIDC_CLIENT_ID, {
+    path: ['DEMO_OIDC_CLIENT_ID'],
+    error: 'is required with DEMO_OIDC_ISSUER',
+  });
 
 let config: z.output<typeof ConfigSchema>;
 try {
@@ -48,7 +64,11 @@ const csp = [
   "default-src 'self'",
   "script-src 'self'",
   "style-src 'self'",
-  `connect-src 'self' ${new URL(config.AUTH_URL).origin} ${new URL(config.GATEWAY_URL).origin}`,
+  `connect-src 'self' ${new URL(config.AUTH_URL).origin} ${new URL(config.GATEWAY_URL).origin}${
+    config.DEMO_OIDC_ISSUER ? ` ${new URL(config.DEMO_OIDC_ISSUER).origin}` : ''
+  }`,
+  // The page posts no form anywhere (sign-in goes to the provider by a redirect, not a form).
+  "form-action 'self'",
   "img-src 'self' data:",
   "frame-ancestors 'none'",
   "base-uri 'none'",
@@ -75,7 +95,19 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     return send(
       res,
       200,
-      JSON.stringify({ authUrl: config.AUTH_URL, gatewayUrl: config.GATEWAY_URL }),
+      JSON.stringify({
+        authUrl: config.AUTH_URL,
+        gatewayUrl: config.GATEWAY_URL,
+        ...(config.DEMO_OIDC_ISSUER
+          ? {
+              oidc: {
+                issuer: config.DEMO_OIDC_ISSUER,
+                clientId: config.DEMO_OIDC_CLIENT_ID,
+                name: config.DEMO_OIDC_NAME,
+              },
+            }
+          : {}),
+      }),
       'application/json',
     );
   }
@@ -101,6 +133,7 @@ server.listen(config.PORT, config.HOST, () =>
       url: `http://localhost:${config.PORT}`,
       auth_url: config.AUTH_URL,
       gateway_url: config.GATEWAY_URL,
+      ...(config.DEMO_OIDC_ISSUER ? { oidc_issuer: config.DEMO_OIDC_ISSUER } : {}),
     },
     'web-demo listening',
   ),

@@ -15,11 +15,12 @@ import {
 } from '@admitone/agent-events';
 import type { z } from 'zod';
 import type { AgentClientEvents, ClientState, CloseReason, StateChange } from './client-types';
+import { ProviderSession } from './auth/provider-session';
 import { AgentClientOptions, ResolvedOptions, resolveOptions } from './options/client-options';
 import { backoffDelay, immediateDelay } from './reconnect/backoff';
 import { decideOnClose } from './reconnect/close-decision';
 import { RunCursor, RunTracker } from './runs/run-tracker';
-import { requestTicket, TicketOutcome } from './transport/ticket-client';
+import { AuthFailedOutcome, requestTicket, TicketOutcome } from './transport/ticket-client';
 import { SOCKET_OPEN, WebSocketLike } from './transport/transport-types';
 import { TypedEmitter } from './typed-emitter';
 
@@ -96,8 +97,25 @@ function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => T): Pr
 
 const noop = () => undefined;
 
+/** What `CloseReason.meaning` says when auth-service refused, by the endpoint that did. */
+function refusalMeaning(outcome: AuthFailedOutcome): string {
+  const body = outcome.body
+    ? ` ${outcome.body.error}${outcome.body.reason ? ` (${outcome.body.reason})` : ''}`
+    : '';
+  switch (outcome.endpoint) {
+    case 'token_exchange':
+      return `auth-service refused the provider token (HTTP ${outcome.status}${body}); sign in with the provider again`;
+    case 'refresh':
+      return `auth-service refused to refresh the session (HTTP ${outcome.status}${body}); sign in again`;
+    default:
+      return `the ticket endpoint refused the access token (HTTP ${outcome.status}${body}); log in again`;
+  }
+}
+
 export class AgentClient extends TypedEmitter<AgentClientEvents> {
   private readonly options: ResolvedOptions;
+  /** The app's getAccessToken, or the SDK's own session from a provider token. */
+  private readonly getAccessToken: () => string | Promise<string>;
   private currentState: ClientState = 'idle';
   private socket?: WebSocketLike;
   private generation = 0;
@@ -138,6 +156,18 @@ export class AgentClient extends TypedEmitter<AgentClientEvents> {
       }),
     );
     this.options = resolved;
+    const identity = resolved.identity;
+    this.getAccessToken =
+      identity.kind === 'access_token'
+        ? identity.getAccessToken
+        : new ProviderSession({
+            authUrl: resolved.authUrl,
+            fetch: resolved.fetch,
+            getProviderToken: identity.getProviderToken,
+            providerTokenType: identity.providerTokenType,
+            // A renewal must find a token that outlives the current one.
+            refreshBeforeMs: resolved.renewBeforeMs + resolved.connectTimeoutMs,
+          }).getAccessToken;
   }
 
   get state(): ClientState {
@@ -254,13 +284,16 @@ export class AgentClient extends TypedEmitter<AgentClientEvents> {
       const reason: CloseReason = {
         reason: 'auth_failed',
         ...(this.lastCloseCode !== undefined ? { code: this.lastCloseCode } : {}),
-        meaning: `the ticket endpoint refused the access token (HTTP ${outcome.status}); log in again`,
+        meaning: refusalMeaning(outcome),
         willReconnect: false,
         status: outcome.status,
+        endpoint: outcome.endpoint,
+        ...(outcome.body ? { body: outcome.body } : {}),
       };
       this.finish(reason);
       this.emit('auth_failed', {
         status: outcome.status,
+        endpoint: outcome.endpoint,
         ...(outcome.body ? { body: outcome.body } : {}),
       });
       return;
@@ -283,11 +316,15 @@ export class AgentClient extends TypedEmitter<AgentClientEvents> {
   }
 
   private fetchTicket(): Promise<TicketOutcome> {
-    const { authUrl, getAccessToken, fetch, connectTimeoutMs } = this.options;
-    return withTimeout(requestTicket(authUrl, getAccessToken, fetch), connectTimeoutMs, () => ({
-      kind: 'unavailable',
-      detail: `no ticket within ${connectTimeoutMs} ms`,
-    }));
+    const { authUrl, fetch, connectTimeoutMs } = this.options;
+    return withTimeout(
+      requestTicket(authUrl, this.getAccessToken, fetch),
+      connectTimeoutMs,
+      () => ({
+        kind: 'unavailable',
+        detail: `no ticket within ${connectTimeoutMs} ms`,
+      }),
+    );
   }
 
   private openSocket(generation: number, ticket: string): void {
@@ -502,10 +539,7 @@ export class AgentClient extends TypedEmitter<AgentClientEvents> {
     const outcome = await this.fetchTicket();
     if (generation !== this.generation || this.renewal !== renewal) return;
     if (outcome.kind !== 'ticket') {
-      const detail =
-        outcome.kind === 'auth_failed'
-          ? `the ticket endpoint answered ${outcome.status}`
-          : outcome.detail;
+      const detail = outcome.kind === 'auth_failed' ? refusalMeaning(outcome) : outcome.detail;
       return this.renewalFailed(detail, outcome.kind === 'unavailable');
     }
     renewal.ref = randomId();

@@ -52,6 +52,10 @@ export interface CloseReason {
   serverReason?: string;
   /** HTTP status of the ticket endpoint when that decided (auth_failed, ticket_unavailable). */
   status?: number;
+  /** On `auth_failed`: the auth-service endpoint that refused (see AuthFailure). */
+  endpoint?: AuthFailure['endpoint'];
+  /** On `auth_failed`: the contract's error body, e.g. `{error: 'invalid_subject_token', reason: 'expired'}`. */
+  body?: ErrorBody;
 }
 
 export interface StateChange {
@@ -73,8 +77,16 @@ export interface ProtocolError {
 }
 
 export interface AuthFailure {
-  /** HTTP status of `POST /websocket/ticket` (401 or 403). */
+  /** HTTP status of the refusing endpoint (400, 401, 403 or 409). */
   status: number;
+  /**
+   * Which endpoint refused: 'ticket' (`POST /websocket/ticket`, the access
+   * token); with `getProviderToken`, 'token_exchange' (`POST
+   * /auth/token-exchange`, the provider token) or 'refresh' (`POST
+   * /auth/refresh` refusing other than with 401, e.g. 403 user_disabled).
+   */
+  endpoint: 'ticket' | 'token_exchange' | 'refresh';
+  /** The contract's error body (`error`, and `reason` for invalid_subject_token). */
   body?: ErrorBody;
 }
 
@@ -105,7 +117,7 @@ export interface AgentClientEvents extends AgentEventMap {
   protocol_error: ProtocolError;
   /** 4403: the session was revoked; the app should go to its login page. */
   session_revoked: CloseReason;
-  /** The ticket endpoint refused the access token; the app should log in again. */
+  /** auth-service refused the access token (or, with getProviderToken, the provider token); the app should sign in again. */
   auth_failed: AuthFailure;
 }
 

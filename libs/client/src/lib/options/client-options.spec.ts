@@ -43,6 +43,7 @@ describe('client options', () => {
     ['onStateChanged', 'onStateChange'],
     ['carier', 'carrier'],
     ['loger', 'logger'],
+    ['providerTokentype', 'providerTokenType'],
   ])('suggests %s -> %s', (typo, meant) => {
     expect(problemsOf({ ...valid, [typo]: undefined })[0]).toBe(
       `unknown option '${typo}'; did you mean '${meant}'?`,
@@ -70,6 +71,11 @@ describe('client options', () => {
     [{ fetch: 'fetch' }, 'fetch'],
     [{ onStateChange: true }, 'onStateChange'],
     [{ logger: 5 }, 'logger'],
+    [{ getAccessToken: undefined, getProviderToken: 'an-id-token' }, 'getProviderToken'],
+    [
+      { getAccessToken: undefined, getProviderToken: () => 't', providerTokenType: 'saml' },
+      'providerTokenType',
+    ],
     [{ authUrl: 'ftp://auth.example.com' }, 'authUrl'],
     [{ authUrl: 'not a url' }, 'authUrl'],
     [{ gatewayUrl: 'file:///ws' }, 'gatewayUrl'],
@@ -86,7 +92,7 @@ describe('client options', () => {
     expect(problemsOf({ WebSocket })).toEqual([
       "missing required option 'authUrl'",
       "missing required option 'gatewayUrl'",
-      "missing required option 'getAccessToken'",
+      "missing required option 'getAccessToken' (or 'getProviderToken')",
     ]);
     expect(() => resolveOptions(undefined)).toThrow(AgentClientOptionsError);
   });
@@ -144,6 +150,8 @@ describe('client options', () => {
         'authUrl',
         'gatewayUrl',
         'getAccessToken',
+        'getProviderToken',
+        'providerTokenType',
         'carrier',
         'WebSocket',
         'fetch',
@@ -154,5 +162,43 @@ describe('client options', () => {
         'logger',
       ].sort(),
     );
+  });
+
+  describe('signing in with a provider token', () => {
+    const { getAccessToken: _unused, ...withoutToken } = valid;
+    const getProviderToken = () => 'an-id-token';
+
+    it('takes getProviderToken instead of getAccessToken, an ID token by default', () => {
+      expect(resolveOptions({ ...withoutToken, getProviderToken }).identity).toEqual({
+        kind: 'provider_token',
+        getProviderToken,
+        providerTokenType: 'id_token',
+      });
+      expect(
+        resolveOptions({ ...withoutToken, getProviderToken, providerTokenType: 'jwt' }).identity,
+      ).toMatchObject({ kind: 'provider_token', providerTokenType: 'jwt' });
+      expect(resolveOptions(valid).identity).toEqual({
+        kind: 'access_token',
+        getAccessToken: valid.getAccessToken,
+      });
+    });
+
+    it('names getProviderToken for a misspelling, and does not also call the way in missing', () => {
+      expect(problemsOf({ ...withoutToken, getProvidertoken: getProviderToken })).toEqual([
+        "unknown option 'getProvidertoken'; did you mean 'getProviderToken'?",
+      ]);
+      expect(problemsOf({ ...withoutToken, getProviderTokens: getProviderToken })).toEqual([
+        "unknown option 'getProviderTokens'; did you mean 'getProviderToken'?",
+      ]);
+    });
+
+    it('refuses both ways in at once, and providerTokenType without getProviderToken', () => {
+      expect(problemsOf({ ...valid, getProviderToken })).toEqual([
+        "options 'getAccessToken' and 'getProviderToken' exclude each other; give one",
+      ]);
+      expect(problemsOf({ ...valid, providerTokenType: 'jwt' })).toEqual([
+        "option 'providerTokenType' needs 'getProviderToken'",
+      ]);
+    });
   });
 });

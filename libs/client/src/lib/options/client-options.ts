@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { FetchLike, WebSocketConstructor } from '../transport/transport-types';
 import type { ClientLogger, StateChange } from '../client-types';
+import type { ProviderTokenType } from '../auth/provider-session';
 import { nearestName } from './nearest-name';
 
 /**
@@ -26,9 +27,20 @@ export interface AgentClientOptions {
   /**
    * Returns a currently valid access token. Called before every ticket
    * (connect, every reconnect, every renewal), so the app's refresh logic
-   * runs whenever the SDK needs to prove who the user is.
+   * runs whenever the SDK needs to prove who the user is. Give this (users
+   * signed in with AdmitOne, e.g. `POST /auth/login`) or `getProviderToken`.
    */
-  getAccessToken: () => string | Promise<string>;
+  getAccessToken?: () => string | Promise<string>;
+  /**
+   * Returns the identity provider's token for the user (an OpenID Connect
+   * ID token, or a JWT access token: see `providerTokenType`). The SDK then
+   * signs in itself with `POST /auth/token-exchange`, refreshes the AdmitOne
+   * session it got, and calls this again when the session can no longer be
+   * refreshed. Give this or `getAccessToken`.
+   */
+  getProviderToken?: () => string | Promise<string>;
+  /** What `getProviderToken` returns: 'id_token' (default) or 'jwt' (a JWT access token). */
+  providerTokenType?: ProviderTokenType;
   /** How the ticket reaches the gateway. Default 'subprotocol' (keeps it out of URL logs). */
   carrier?: TicketCarrier;
   /** WebSocket implementation. Default `globalThis.WebSocket`; in Node pass `ws`'s WebSocket. */
@@ -50,7 +62,14 @@ export interface AgentClientOptions {
 export interface ResolvedOptions {
   authUrl: string;
   gatewayUrl: string;
-  getAccessToken: () => string | Promise<string>;
+  /** Exactly one of the two ways in. */
+  identity:
+    | { kind: 'access_token'; getAccessToken: () => string | Promise<string> }
+    | {
+        kind: 'provider_token';
+        getProviderToken: () => string | Promise<string>;
+        providerTokenType: ProviderTokenType;
+      };
   carrier: TicketCarrier;
   WebSocket: WebSocketConstructor;
   fetch: FetchLike;
@@ -87,7 +106,11 @@ const BackoffSchema = z
 export const AgentClientOptionsSchema = z.strictObject({
   authUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
   gatewayUrl: z.url({ protocol: /^(wss?|https?)$/, error: 'must be a ws(s) URL' }),
-  getAccessToken: aFunction,
+  getAccessToken: aFunction.optional(),
+  getProviderToken: aFunction.optional(),
+  providerTokenType: z
+    .enum(['id_token', 'jwt'], { error: "must be 'id_token' or 'jwt'" })
+    .optional(),
   carrier: z
     .enum(['subprotocol', 'query'], { error: "must be 'subprotocol' or 'query'" })
     .default('subprotocol'),
@@ -177,21 +200,51 @@ function resolveGlobal<T>(name: 'WebSocket' | 'fetch', hint: string): T {
 
 const noop = () => undefined;
 
+type TokenGetter = () => string | Promise<string>;
+
+/**
+ * Exactly one way in. Checked on the raw options beside the schema, so a
+ * missing one is listed with the schema's problems; a misspelt one was
+ * already named by its suggestion and is not also called missing.
+ */
+function identityProblems(raw: Record<string, unknown>, reported: string[]): string[] {
+  const has = (name: string) => raw[name] !== undefined;
+  if (has('getAccessToken') && has('getProviderToken'))
+    return ["options 'getAccessToken' and 'getProviderToken' exclude each other; give one"];
+  if (has('providerTokenType') && !has('getProviderToken'))
+    return ["option 'providerTokenType' needs 'getProviderToken'"];
+  if (has('getAccessToken') || has('getProviderToken')) return [];
+  if (reported.some((p) => /did you mean '(getAccessToken|getProviderToken)'/.test(p))) return [];
+  return ["missing required option 'getAccessToken' (or 'getProviderToken')"];
+}
+
+function resolveIdentity(o: z.infer<typeof AgentClientOptionsSchema>): ResolvedOptions['identity'] {
+  if (o.getProviderToken)
+    return {
+      kind: 'provider_token',
+      getProviderToken: o.getProviderToken as TokenGetter,
+      providerTokenType: o.providerTokenType ?? 'id_token',
+    };
+  return { kind: 'access_token', getAccessToken: o.getAccessToken as TokenGetter };
+}
+
 /** Validates options, fills defaults and resolves the environment's WebSocket and fetch. */
 export function resolveOptions(options: unknown): ResolvedOptions {
   if (typeof options !== 'object' || options === null || Array.isArray(options))
     throw new AgentClientOptionsError([
-      'options must be an object with at least authUrl, gatewayUrl and getAccessToken',
+      'options must be an object with at least authUrl, gatewayUrl and getAccessToken (or getProviderToken)',
     ]);
   const parsed = AgentClientOptionsSchema.safeParse(options);
-  if (!parsed.success)
-    throw new AgentClientOptionsError(describeIssues(options, parsed.error.issues));
+  const problems = parsed.success ? [] : describeIssues(options, parsed.error.issues);
+  problems.push(...identityProblems(options as Record<string, unknown>, problems));
+  if (!parsed.success || problems.length > 0) throw new AgentClientOptionsError(problems);
   const o = parsed.data;
+  const identity = resolveIdentity(o);
   const logger = o.logger ?? {};
   return {
     authUrl: o.authUrl.replace(/\/+$/, ''),
     gatewayUrl: o.gatewayUrl.replace(/^http/, 'ws'),
-    getAccessToken: o.getAccessToken as ResolvedOptions['getAccessToken'],
+    identity,
     carrier: o.carrier,
     WebSocket:
       (o.WebSocket as WebSocketConstructor | undefined) ??

@@ -11,8 +11,32 @@ import type { FetchLike } from './transport-types';
  */
 export type TicketOutcome =
   | { kind: 'ticket'; ticket: string; expiresAt: string }
-  | { kind: 'auth_failed'; status: number; body?: ErrorBody }
+  | AuthFailedOutcome
   | { kind: 'unavailable'; status?: number; retryAfterMs?: number; detail: string };
+
+/** Which auth-service endpoint refused: the ticket's, or (signing in with a provider token) the session's. */
+export type RefusingEndpoint = 'ticket' | 'token_exchange' | 'refresh';
+
+export interface AuthFailedOutcome {
+  kind: 'auth_failed';
+  endpoint: RefusingEndpoint;
+  status: number;
+  body?: ErrorBody;
+  detail?: string;
+}
+
+/**
+ * Thrown by a `getAccessToken` of the SDK's own (the provider session) to
+ * dictate the outcome: an auth-service refusal while getting the access
+ * token is as final as a refused ticket, and a 429 carries its Retry-After.
+ * Any other error from getAccessToken is 'unavailable' (try again later).
+ */
+export class AccessTokenError extends Error {
+  override readonly name = 'AccessTokenError';
+  constructor(readonly outcome: Exclude<TicketOutcome, { kind: 'ticket' }>) {
+    super(outcome.detail ?? outcome.kind);
+  }
+}
 
 export const TICKET_PATH = '/websocket/ticket';
 
@@ -41,12 +65,14 @@ export async function requestTicket(
   try {
     token = await getAccessToken();
   } catch (error) {
+    if (error instanceof AccessTokenError) return error.outcome;
     return {
       kind: 'unavailable',
       detail: `getAccessToken failed: ${error instanceof Error ? error.message : String(error)}`,
     };
   }
-  if (typeof token !== 'string' || token.length === 0) return { kind: 'auth_failed', status: 401 };
+  if (typeof token !== 'string' || token.length === 0)
+    return { kind: 'auth_failed', endpoint: 'ticket', status: 401 };
   let status: number;
   let text: string;
   let retryAfter: string | null;
@@ -68,7 +94,12 @@ export async function requestTicket(
   const json = parseJson(text);
   if (status === 401 || status === 403) {
     const body = ErrorBodySchema.safeParse(json);
-    return { kind: 'auth_failed', status, ...(body.success ? { body: body.data } : {}) };
+    return {
+      kind: 'auth_failed',
+      endpoint: 'ticket',
+      status,
+      ...(body.success ? { body: body.data } : {}),
+    };
   }
   if (status === 200 || status === 201) {
     const ticket = TicketResponseSchema.safeParse(json);
