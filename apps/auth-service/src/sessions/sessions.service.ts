@@ -8,7 +8,7 @@ import { AuthMetrics } from '../metrics/auth-metrics';
 import { LOGIN_BY_ACCOUNT, LOGIN_BY_ADDRESS } from '../rate-limits/rate-limits.module';
 import { KeyRing } from '../keys/key-ring';
 import { toUser, UsersService } from '../users/users.service';
-import { UserRecord } from '../users/user-store';
+import { UserProfile, UserRecord } from '../users/user-store';
 import { REVOCATION_PUBLISHER, RevocationPublisher } from './revocation-publisher';
 import { SESSION_STORE, SessionStore } from './session-store';
 import { openSuccessor, sealSuccessor } from './successor-seal';
@@ -183,8 +183,23 @@ export class SessionsService {
   async isActive(sessionId: string): Promise<boolean> {
     const session = await this.store.get(sessionId);
     if (!session || session.revoked_at) return false;
-    const user = await this.users.findById(session.user_id);
+    const user = await this.users.findProfileById(session.user_id);
     return !!user && !user.disabled;
+  }
+
+  /**
+   * `isActive` for a session whose user is already known (a ticket names
+   * both): the session and the user are read at once rather than one after
+   * the other. The user's profile when the session exists, is not revoked,
+   * belongs to that user and the user is not disabled; else null.
+   */
+  async activeUser(sessionId: string, userId: string): Promise<UserProfile | null> {
+    const [session, user] = await Promise.all([
+      this.store.get(sessionId),
+      this.users.findProfileById(userId),
+    ]);
+    if (!session || session.revoked_at || session.user_id !== userId) return null;
+    return user && !user.disabled ? user : null;
   }
 
   async inactiveOf(sessionIds: string[]): Promise<string[]> {

@@ -12,6 +12,10 @@ export class MemoryTicketStore implements TicketStore {
     this.live.set(hash, { record, expiresAt: this.now() + ttlSeconds * 1000 });
   }
 
+  async discard(hash: string): Promise<void> {
+    this.live.delete(hash);
+  }
+
   async consume(hash: string, rememberSeconds: number): Promise<ConsumeResult> {
     const now = this.now();
     const entry = this.live.get(hash);

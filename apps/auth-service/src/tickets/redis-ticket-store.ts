@@ -43,6 +43,10 @@ export class RedisTicketStore implements TicketStore {
     await this.redis.set(`${this.prefix}ticket:${hash}`, JSON.stringify(record), 'EX', ttlSeconds);
   }
 
+  async discard(hash: string): Promise<void> {
+    await this.redis.del(`${this.prefix}ticket:${hash}`);
+  }
+
   async consume(hash: string, rememberSeconds: number): Promise<ConsumeResult> {
     const [status, value] = await this.redis.admitoneConsumeTicket(
       `${this.prefix}ticket:${hash}`,

@@ -80,6 +80,15 @@ describe.each(['memory', 'redis'] as const)('TicketStore contract (%s)', (adapte
     expect(await store.consume(hash, 60)).toEqual({ status: 'already_used', record });
   });
 
+  it('discards a live ticket, which then reads unknown, and leaves others live', async () => {
+    const [discarded, kept] = [newHash(), newHash()];
+    await store.save(discarded, ticketRecord(), 30);
+    await store.save(kept, ticketRecord(), 30);
+    await store.discard(discarded);
+    expect(await store.consume(discarded, 60)).toEqual({ status: 'unknown' });
+    expect((await store.consume(kept, 60)).status).toBe('consumed');
+  });
+
   it('reads a hash it never saw as unknown', async () => {
     expect(await store.consume(newHash(), 60)).toEqual({ status: 'unknown' });
   });

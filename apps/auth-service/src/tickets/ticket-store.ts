@@ -23,5 +23,7 @@ export type ConsumeResult =
 export interface TicketStore {
   save(hash: string, record: TicketRecord, ttlSeconds: number): Promise<void>;
   consume(hash: string, rememberSeconds: number): Promise<ConsumeResult>;
+  /** Forgets a live ticket that was saved but never handed out (its issuance was refused). */
+  discard(hash: string): Promise<void>;
 }
 export const TICKET_STORE = Symbol('TICKET_STORE');

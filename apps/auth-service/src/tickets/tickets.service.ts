@@ -12,7 +12,6 @@ import {
   RateLimiter,
   randomToken,
   sha256Hex,
-  shortHash,
 } from '@admitone/service-runtime';
 import { PinoLogger } from 'nestjs-pino';
 import { AUTH_CONFIG, AuthConfig } from '../config/auth-config';
@@ -20,7 +19,7 @@ import { AuthMetrics } from '../metrics/auth-metrics';
 import { TICKETS_BY_USER } from '../rate-limits/rate-limits.module';
 import { SessionsService } from '../sessions/sessions.service';
 import { Principal } from '../sessions/principal';
-import { toUser, UsersService } from '../users/users.service';
+import { toUser } from '../users/users.service';
 import { TICKET_STORE, TicketStore } from './ticket-store';
 
 /**
@@ -35,7 +34,6 @@ export class TicketsService {
     @Inject(AUTH_CONFIG) private readonly config: AuthConfig,
     @Inject(TICKETS_BY_USER) private readonly limiter: RateLimiter,
     private readonly sessions: SessionsService,
-    private readonly users: UsersService,
     private readonly metrics: AuthMetrics,
     private readonly logger: PinoLogger,
   ) {
@@ -43,8 +41,30 @@ export class TicketsService {
   }
 
   async issue(principal: Principal, origin: string | undefined): Promise<TicketResponse> {
-    const decision = await this.limiter.consume(principal.user_id);
+    const ticket = randomToken();
+    const hash = sha256Hex(ticket);
+    const ttl = this.config.TICKET_TTL_SECONDS;
+    const issuedAt = new Date();
+    const boundOrigin = origin ? canonicalOrigin(origin) : undefined;
+    // The rate limit and the write go out together (one round trip, not
+    // two). A refused request's ticket was never shown to anyone; it is
+    // deleted before the refusal is answered.
+    const [decision] = await Promise.all([
+      this.limiter.consume(principal.user_id),
+      this.store.save(
+        hash,
+        {
+          user_id: principal.user_id,
+          session_id: principal.session_id,
+          ...(boundOrigin ? { origin: boundOrigin } : {}),
+          issued_at: issuedAt.toISOString(),
+          auth_expires_at: new Date(principal.exp * 1000).toISOString(),
+        },
+        ttl,
+      ),
+    ]);
     if (!decision.allowed) {
+      await this.store.discard(hash);
       this.logger.warn(
         { audit: 'ticket_rate_limited', user_id: principal.user_id },
         'ticket issuance rate limited',
@@ -53,28 +73,13 @@ export class TicketsService {
         retryAfterSeconds: decision.retryAfterSeconds,
       });
     }
-    const ticket = randomToken();
-    const ttl = this.config.TICKET_TTL_SECONDS;
-    const issuedAt = new Date();
-    const boundOrigin = origin ? canonicalOrigin(origin) : undefined;
-    await this.store.save(
-      sha256Hex(ticket),
-      {
-        user_id: principal.user_id,
-        session_id: principal.session_id,
-        ...(boundOrigin ? { origin: boundOrigin } : {}),
-        issued_at: issuedAt.toISOString(),
-        auth_expires_at: new Date(principal.exp * 1000).toISOString(),
-      },
-      ttl,
-    );
     this.metrics.ticketsIssued.inc();
     this.logger.info(
       {
         audit: 'ticket_issued',
         user_id: principal.user_id,
         session_id: principal.session_id,
-        ticket_hash: shortHash(ticket),
+        ticket_hash: logTag(hash),
         origin: boundOrigin,
       },
       'ticket issued',
@@ -88,7 +93,9 @@ export class TicketsService {
 
   async exchange(request: TicketExchangeRequest): Promise<TicketExchangeResponse> {
     const end = this.metrics.exchangeDuration.startTimer();
-    const ticketHash = isWellFormedTicket(request.ticket) ? shortHash(request.ticket) : 'malformed';
+    // Hashed once: the store key, and its first characters for the audit line.
+    const hash = isWellFormedTicket(request.ticket) ? sha256Hex(request.ticket) : undefined;
+    const ticketHash = hash ? logTag(hash) : 'malformed';
     const refuse = (reason: TicketInvalidReason, fields: Record<string, unknown> = {}): never => {
       this.metrics.exchanges.inc({ result: reason });
       end({ result: reason });
@@ -106,11 +113,8 @@ export class TicketsService {
       throw new ContractError('ticket_invalid', `The ticket is not valid (${reason}).`, { reason });
     };
 
-    if (!isWellFormedTicket(request.ticket)) return refuse('unknown_or_expired');
-    const result = await this.store.consume(
-      sha256Hex(request.ticket),
-      this.config.USED_TICKET_MEMORY_SECONDS,
-    );
+    if (!hash) return refuse('unknown_or_expired');
+    const result = await this.store.consume(hash, this.config.USED_TICKET_MEMORY_SECONDS);
     if (result.status === 'unknown') return refuse('unknown_or_expired');
     const { record } = result;
     const who = { user_id: record.user_id, session_id: record.session_id };
@@ -119,9 +123,8 @@ export class TicketsService {
       return refuse('origin_mismatch', who);
     }
     if (Date.parse(record.auth_expires_at) <= Date.now()) return refuse('unknown_or_expired', who);
-    const user = await this.users.findById(record.user_id);
-    if (!user || user.disabled || !(await this.sessions.isActive(record.session_id)))
-      return refuse('session_revoked', who);
+    const user = await this.sessions.activeUser(record.session_id, record.user_id);
+    if (!user) return refuse('session_revoked', who);
 
     this.metrics.exchanges.inc({ result: 'ok' });
     end({ result: 'ok' });
@@ -136,6 +139,11 @@ export class TicketsService {
       ticket_issued_at: record.issued_at,
     };
   }
+}
+
+/** `shortHash(ticket)` from the ticket's SHA-256 already computed, rather than hashing again. */
+function logTag(sha256: string): string {
+  return sha256.slice(0, 12);
 }
 
 function canonicalOrigin(origin: string): string {

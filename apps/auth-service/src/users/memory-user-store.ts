@@ -1,4 +1,10 @@
-import { ExternalIdentity, IdentityCreation, UserRecord, UserStore } from './user-store';
+import {
+  ExternalIdentity,
+  IdentityCreation,
+  UserProfile,
+  UserRecord,
+  UserStore,
+} from './user-store';
 
 export class MemoryUserStore implements UserStore {
   private readonly byId = new Map<string, UserRecord>();
@@ -20,6 +26,13 @@ export class MemoryUserStore implements UserStore {
   async findById(id: string): Promise<UserRecord | null> {
     const user = this.byId.get(id);
     return user ? { ...user, roles: [...user.roles] } : null;
+  }
+
+  async findProfileById(id: string): Promise<UserProfile | null> {
+    const user = this.byId.get(id);
+    return user
+      ? { id: user.id, email: user.email, roles: [...user.roles], disabled: user.disabled }
+      : null;
   }
 
   async setDisabled(id: string, disabled: boolean): Promise<void> {

@@ -1,5 +1,11 @@
 import type { AccountsDb } from '../database/database';
-import { ExternalIdentity, IdentityCreation, UserRecord, UserStore } from './user-store';
+import {
+  ExternalIdentity,
+  IdentityCreation,
+  UserProfile,
+  UserRecord,
+  UserStore,
+} from './user-store';
 
 /**
  * Users in PostgreSQL. The unique index on `email` decides a race between
@@ -43,6 +49,18 @@ export class PostgresUserStore implements UserStore {
       .where('id', '=', id)
       .executeTakeFirst();
     return row ? toRecord(row) : null;
+  }
+
+  async findProfileById(id: string): Promise<UserProfile | null> {
+    if (!UUID.test(id)) return null;
+    const row = await this.db
+      .selectFrom('users')
+      .select(['id', 'email', 'roles', 'disabled'])
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row
+      ? { id: row.id, email: row.email, roles: [...row.roles], disabled: row.disabled }
+      : null;
   }
 
   async setDisabled(id: string, disabled: boolean): Promise<void> {

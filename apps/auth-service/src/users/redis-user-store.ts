@@ -1,6 +1,12 @@
 import { createHash } from 'node:crypto';
 import type Redis from 'ioredis';
-import { ExternalIdentity, IdentityCreation, UserRecord, UserStore } from './user-store';
+import {
+  ExternalIdentity,
+  IdentityCreation,
+  UserProfile,
+  UserRecord,
+  UserStore,
+} from './user-store';
 
 /** Claims the identity and the email, then writes the user, all or nothing. */
 const CREATE_WITH_IDENTITY = `
@@ -66,6 +72,23 @@ export class RedisUserStore implements UserStore {
       roles: JSON.parse(h['roles'] ?? '[]') as string[],
       disabled: h['disabled'] === '1',
       created_at: h['created_at'] ?? '',
+    };
+  }
+
+  async findProfileById(id: string): Promise<UserProfile | null> {
+    const [found, email, roles, disabled] = await this.redis.hmget(
+      this.userKey(id),
+      'id',
+      'email',
+      'roles',
+      'disabled',
+    );
+    if (!found) return null;
+    return {
+      id: found,
+      email: email ?? '',
+      roles: JSON.parse(roles ?? '[]') as string[],
+      disabled: disabled === '1',
     };
   }
 

@@ -91,6 +91,30 @@ describe.each(['memory', 'redis', 'postgres'] as const)('UserStore contract (%s)
     expect(await store.findByEmail('nobody@example.com')).toBeNull();
   });
 
+  it("reads a user's profile without the password hash, and none for an unknown id", async () => {
+    const user = userRecord('carol@example.com', { roles: ['admin', 'user'] });
+    await store.create(user);
+    const profile = await store.findProfileById(user.id);
+    expect(profile).toEqual({
+      id: user.id,
+      email: 'carol@example.com',
+      roles: ['admin', 'user'],
+      disabled: false,
+    });
+    expect(profile).not.toHaveProperty('password_hash');
+    expect(await store.findProfileById(randomUUID())).toBeNull();
+    expect(await store.findProfileById('not-a-uuid')).toBeNull();
+  });
+
+  it('reads the disabled flag into the profile as it changes', async () => {
+    const user = userRecord('dave@example.com');
+    await store.create(user);
+    await store.setDisabled(user.id, true);
+    expect((await store.findProfileById(user.id))?.disabled).toBe(true);
+    await store.setDisabled(user.id, false);
+    expect((await store.findProfileById(user.id))?.disabled).toBe(false);
+  });
+
   it('refuses a second user with a taken email and keeps the first', async () => {
     const first = userRecord('taken@example.com');
     const second = userRecord('taken@example.com', { roles: ['admin'] });

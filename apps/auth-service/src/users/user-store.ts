@@ -7,6 +7,9 @@ export interface UserRecord {
   created_at: string;
 }
 
+/** What the hot paths (ticket exchange, session checks) need: never the password hash. */
+export type UserProfile = Pick<UserRecord, 'id' | 'email' | 'roles' | 'disabled'>;
+
 /** A user's account at an external OpenID provider: `iss` and `sub`, never the email. */
 export interface ExternalIdentity {
   issuer: string;
@@ -21,6 +24,8 @@ export interface UserStore {
   create(user: UserRecord): Promise<boolean>;
   findByEmail(email: string): Promise<UserRecord | null>;
   findById(id: string): Promise<UserRecord | null>;
+  /** The user without the password hash (one small read), or null. */
+  findProfileById(id: string): Promise<UserProfile | null>;
   setDisabled(id: string, disabled: boolean): Promise<void>;
   setPassword(id: string, passwordHash: string): Promise<void>;
   list(): Promise<UserRecord[]>;

@@ -5,9 +5,9 @@ import { PinoLogger } from 'nestjs-pino';
 import { AUTH_CONFIG, AuthConfig } from '../config/auth-config';
 import { hashPassword, verifyPassword } from './password-hasher';
 import { parseSeedUsers } from './seed-users';
-import { ExternalIdentity, USER_STORE, UserRecord, UserStore } from './user-store';
+import { ExternalIdentity, USER_STORE, UserProfile, UserRecord, UserStore } from './user-store';
 
-export function toUser(record: UserRecord): User {
+export function toUser(record: Pick<UserRecord, 'id' | 'email' | 'roles'>): User {
   return { id: record.id, email: record.email, roles: record.roles };
 }
 
@@ -94,6 +94,11 @@ export class UsersService implements OnModuleInit {
 
   findById(id: string): Promise<UserRecord | null> {
     return this.store.findById(id);
+  }
+
+  /** The user without the password hash: what the ticket exchange and session checks need. */
+  findProfileById(id: string): Promise<UserProfile | null> {
+    return this.store.findProfileById(id);
   }
 
   findByEmail(email: string): Promise<UserRecord | null> {

@@ -96,6 +96,9 @@ export class HttpMetricsMiddleware implements NestMiddleware {
   constructor(private readonly metrics: Metrics) {}
 
   use(req: Request, res: Response, next: NextFunction): void {
+    // The service-to-service API has its own metrics (the exchange's counter
+    // and histogram); a timer and a listener per call there buy nothing.
+    if (req.originalUrl.startsWith('/internal/')) return next();
     const end = this.metrics.httpDuration.startTimer();
     res.on('finish', () => {
       const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
