@@ -12,8 +12,10 @@ redisRunContext) does:
   (emit-agent-event.lua): a worker that re-runs an abandoned request emits
   only the events not yet emitted, each exactly once;
 - ``cancel`` is the key ``run:<run_id>:cancel``;
-- an entry is XACKed and XDELed once handled; a malformed entry is logged and
-  left pending (never run, never crashing the worker).
+- an entry is XACKed and XDELed once handled. A malformed entry (not JSON, or
+  not an AgentRequest) is never run: it is logged ("dropping a malformed agent
+  request") and XACKed and XDELed like the TypeScript worker does, because it
+  can never become valid and the stream's length is the admission backlog.
 """
 
 from __future__ import annotations
@@ -157,7 +159,6 @@ class Worker:
         # Blocking reads get connections of their own.
         self._reader: aioredis.Redis = aioredis.from_url(redis_url, decode_responses=True)
         self._in_flight: set[str] = set()
-        self._malformed: set[str] = set()
         self._claim_cursor = "0-0"
         self._tasks: set[asyncio.Task[None]] = set()
         self._running = False
@@ -236,10 +237,10 @@ class Worker:
             start_id=self._claim_cursor,
             count=1,
         )
-        # The cursor moves on, so an entry that stays pending (malformed) never hides those behind it.
+        # The cursor moves on through the pending entries, so a long run in hand never hides those behind it.
         self._claim_cursor = str(reply[0])
         for entry_id, fields in reply[1]:
-            if not fields or entry_id in self._malformed:
+            if not fields:
                 continue
             log.warning("claimed a request abandoned by another worker", extra={"entry_id": entry_id})
             task = asyncio.create_task(self._process(entry_id, fields))
@@ -251,6 +252,12 @@ class Worker:
             await self.redis.xclaim(
                 self.stream, contract.WORKERS_GROUP, self.name, 0, list(self._in_flight), justid=True
             )
+
+    async def _ack(self, entry_id: str) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.xack(self.stream, contract.WORKERS_GROUP, entry_id)
+            pipe.xdel(self.stream, entry_id)
+            await pipe.execute()
 
     def _parse(self, fields: dict[str, str]) -> AgentRequest | None:
         try:
@@ -264,8 +271,8 @@ class Worker:
             return
         request = self._parse(fields)
         if request is None:
-            self._malformed.add(entry_id)
-            log.error("left a malformed agent request pending", extra={"entry_id": entry_id})
+            log.error("dropping a malformed agent request", extra={"entry_id": entry_id})
+            await self._ack(entry_id)
             return
         self._in_flight.add(entry_id)
         try:
@@ -274,10 +281,7 @@ class Worker:
             await self.agent(request, emitter)
             if not emitter.ended:
                 await emitter.failed("the agent ended without a result")
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.xack(self.stream, contract.WORKERS_GROUP, entry_id)
-                pipe.xdel(self.stream, entry_id)
-                await pipe.execute()
+            await self._ack(entry_id)
             log.info("run finished", extra={"run_id": request["run_id"]})
         except asyncio.CancelledError:
             raise

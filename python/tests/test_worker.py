@@ -188,18 +188,22 @@ async def _pending(redis: aioredis.Redis, stream: str, count: int) -> bool:
     return int((await redis.xpending(stream, contract.WORKERS_GROUP))["pending"]) == count
 
 
-async def test_leaves_a_malformed_request_pending_and_serves_the_next_one(redis: aioredis.Redis, prefix: str) -> None:
+async def test_drops_malformed_requests_without_running_them_and_serves_the_next_one(
+    redis: aioredis.Redis, prefix: str
+) -> None:
     stream = prefix + contract.REQUESTS
     await redis.xgroup_create(stream, contract.WORKERS_GROUP, id="0", mkstream=True)
     await redis.xadd(stream, {"request": "{not json"})
     await redis.xadd(stream, {"request": json.dumps({"run_id": "r-only"})})
+    await redis.xadd(stream, {"something": "else"})
     request = new_request("How long is this sentence?")
     await submit(redis, prefix, request)
     worker = Worker(make_calculator_agent(0), redis_url=REDIS_URL, prefix=prefix, claim_idle_ms=200, block_ms=100)
     async with running(worker):
         await until(finished(redis, prefix, request["run_id"]), "the valid run to finish")
-        await asyncio.sleep(0.6)  # a few claim rounds over the malformed entries
-        assert await _pending(redis, stream, 2)
+        await until(lambda: _pending(redis, stream, 0), "every entry to be acked")
+    assert await redis.xlen(stream) == 0
+    assert not await redis.exists(prefix + contract.key("run_events", run_id="r-only"))
     events = await stream_events(redis, prefix, request["run_id"])
     assert [e["type"] for e in events] == TYPES
     assert events[3]["output"] == {"characters": 26, "words": 5}
