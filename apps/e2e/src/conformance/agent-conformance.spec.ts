@@ -11,6 +11,9 @@ import { loginAs, Session, startStack, USERS } from '../support/gateway-stack';
 import { ServiceProcess, stopAllServices } from '../support/service-process';
 import { AGENT_WORKERS, AgentWorkerKind } from './agent-workers';
 
+const otherThan = (kind: AgentWorkerKind) =>
+  AGENT_WORKERS.find((k) => k !== kind) as AgentWorkerKind;
+
 /**
  * The conformance run: what any agent implementation on the bus must do,
  * written once and run against every implementation as a real process (the
@@ -48,8 +51,8 @@ describe.each(AGENT_WORKERS.map((kind) => [kind.name, kind] as const))(
       await redis.cleanup();
     });
 
-    async function worker(name: string, env: Record<string, string> = {}) {
-      const started = await kind.start(redis, { WORKER_NAME: name, ...env });
+    async function worker(name: string, env: Record<string, string> = {}, of = kind) {
+      const started = await of.start(redis, { WORKER_NAME: name, ...env });
       workers.push(started);
       return started;
     }
@@ -97,7 +100,10 @@ describe.each(AGENT_WORKERS.map((kind) => [kind.name, kind] as const))(
       expect(socket.errors()).toEqual([]);
     });
 
-    it('a worker killed mid-run: another completes it, every event exactly once', async () => {
+    it.each([
+      ['another of the same', false],
+      ['one of the other implementation', true],
+    ])('a worker killed mid-run: %s completes it, every event exactly once', async (_, cross) => {
       const env = { AGENT_STEP_DELAY_MS: '400', CLAIM_IDLE_MS: '1000' };
       const doomed = await worker('doomed', env);
       const socket = await openAs(alice, 'alice-crash');
@@ -114,7 +120,7 @@ describe.each(AGENT_WORKERS.map((kind) => [kind.name, kind] as const))(
       );
       await doomed.stop('SIGKILL');
       expect(socket.runIds().filter((id) => socket.finished(id))).toEqual([]);
-      const rescuer = await worker('rescuer', env);
+      const rescuer = await worker('rescuer', env, cross ? otherThan(kind) : kind);
       await socket.until(
         () => socket.runIds().length === 2 && socket.runIds().every((id) => socket.finished(id)),
         'both runs to finish',
