@@ -5,6 +5,7 @@ import {
   closeSockets,
   expectCompletedRun,
   expectContractOnly,
+  RUN_EVENT_TYPES,
   sleep,
 } from '../support/agent-client';
 import { loginAs, Session, startStack, USERS } from '../support/gateway-stack';
@@ -57,6 +58,19 @@ describe.each(AGENT_WORKERS.map((kind) => [kind.name, kind] as const))(
       return started;
     }
 
+    /** What the agent wrote on the bus: the run's event stream holds each event_id 1..5 exactly once. */
+    async function expectBusStreamExactlyOnce(runId: string): Promise<void> {
+      const entries = await redis.client.xrange(
+        `${redis.prefix}${BUS_KEYS.runEvents(runId)}`,
+        '-',
+        '+',
+      );
+      const events = entries.map(([, fields]) => JSON.parse(fields[1]) as AgentEvent);
+      expect(events.map((e) => `${e.event_id}:${e.type}`)).toEqual(
+        RUN_EVENT_TYPES.map((type, i) => `${i + 1}:${type}`),
+      );
+    }
+
     async function openAs(session: Session, label: string, gateway = 0): Promise<AgentSocket> {
       const socket = await AgentSocket.open(gateways[gateway].url, await session.ticket(), label);
       sockets.push(socket);
@@ -71,6 +85,7 @@ describe.each(AGENT_WORKERS.map((kind) => [kind.name, kind] as const))(
       const runId = await a.nextRun([]);
       await a.until(() => a.finished(runId), 'the run to finish', 30_000);
       expectCompletedRun(a.eventsOf(runId));
+      await expectBusStreamExactlyOnce(runId);
       expect(a.runIds()).toEqual([runId]);
       expect(a.eventsOf(runId)[3]).toMatchObject({ type: 'tool_completed', output: { value: 42 } });
       expect(a.eventsOf(runId)[4]).toMatchObject({ result: '6 * 7 = 42' });
@@ -127,7 +142,10 @@ describe.each(AGENT_WORKERS.map((kind) => [kind.name, kind] as const))(
         30_000,
       );
       await sleep(500);
-      for (const runId of socket.runIds()) expectCompletedRun(socket.eventsOf(runId));
+      for (const runId of socket.runIds()) {
+        expectCompletedRun(socket.eventsOf(runId));
+        await expectBusStreamExactlyOnce(runId);
+      }
       const claimed = rescuer
         .logLines()
         .filter((l) => l['msg'] === 'claimed a request abandoned by another worker');
