@@ -28,10 +28,11 @@ RUN_EVENT_TYPES = frozenset(
 class AdmitOneError(Exception):
     """A refusal from auth-service or the gateway: HTTP status and the contract's error code."""
 
-    def __init__(self, status: int, error: str, message: str) -> None:
-        super().__init__(f"{status} {error}: {message}")
+    def __init__(self, status: int, error: str, message: str, reason: str | None = None) -> None:
+        super().__init__(f"{status} {error}{f' ({reason})' if reason else ''}: {message}")
         self.status = status
         self.error = error
+        self.reason = reason
 
 
 def _post_json(url: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> tuple[int, Any]:
@@ -52,7 +53,13 @@ def _post_json(url: str, body: dict[str, Any], headers: dict[str, str] | None = 
 
 def _refusal(status: int, body: Any) -> AdmitOneError:
     if isinstance(body, dict):
-        return AdmitOneError(status, str(body.get("error", "unknown")), str(body.get("message", "")))
+        reason = body.get("reason")
+        return AdmitOneError(
+            status,
+            str(body.get("error", "unknown")),
+            str(body.get("message", "")),
+            str(reason) if reason is not None else None,
+        )
     return AdmitOneError(status, "unknown", "")
 
 
@@ -74,9 +81,11 @@ class AdmitOneClient:
             raise _refusal(status, body)
         return str(body["ticket"])
 
-    async def connect(self, gateway_url: str | None = None) -> AgentConnection:
-        """Opens a connection with a fresh ticket and waits for ``connection_established``."""
-        ticket = await self.ticket()
+    async def connect(self, gateway_url: str | None = None, ticket: str | None = None) -> AgentConnection:
+        """Opens a connection with a fresh ticket (or the given one) and waits for ``connection_established``.
+
+        A refused upgrade raises AdmitOneError with the status, the code and (403) the reason."""
+        ticket = ticket or await self.ticket()
         base = (gateway_url or self.gateway_url).rstrip("/").replace("http://", "ws://", 1).replace("https://", "wss://", 1)
         try:
             ws = await websockets.connect(

@@ -42,6 +42,13 @@ async def main() -> None:
         report["bad_login"] = None
     except AdmitOneError as error:
         report["bad_login"] = {"status": error.status, "error": error.error}
+    ticket = await client.ticket()
+    await (await client.connect(ticket=ticket)).close()
+    try:
+        await client.connect(ticket=ticket)
+        report["reused_ticket"] = None
+    except AdmitOneError as error:
+        report["reused_ticket"] = {"status": error.status, "error": error.error, "reason": error.reason}
     print(json.dumps(report), flush=True)
 
 

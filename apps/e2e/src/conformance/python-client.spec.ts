@@ -30,7 +30,7 @@ describe('the Python admitone client', () => {
     await redis.cleanup();
   });
 
-  it('logs in, connects with a ticket, iterates a run and resumes on another gateway', async () => {
+  it('logs in, connects with a ticket, iterates a run, resumes on another gateway, reports refusals', async () => {
     const child = spawn(PYTHON, [join(__dirname, 'python-client.py')], {
       env: {
         PATH: process.env['PATH'],
@@ -52,6 +52,7 @@ describe('the Python admitone client', () => {
       golden: AgentEvent[];
       resumed: { before: AgentEvent[]; after: AgentEvent[] };
       bad_login: { status: number; error: string } | null;
+      reused_ticket: { status: number; error: string; reason: string } | null;
     };
     expect(report.established).toMatchObject({
       type: 'connection_established',
@@ -63,5 +64,10 @@ describe('the Python admitone client', () => {
     expect(report.resumed.before.map((e) => e.event_id)).toEqual([1, 2]);
     expectCompletedRun(all);
     expect(report.bad_login).toEqual({ status: 401, error: 'invalid_credentials' });
+    expect(report.reused_ticket).toEqual({
+      status: 403,
+      error: 'ticket_invalid',
+      reason: 'already_used',
+    });
   });
 });
