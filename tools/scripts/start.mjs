@@ -15,6 +15,8 @@ import { createRequire } from 'node:module';
 import { prettyLogs } from './dev-logs.mjs';
 
 const redisUrl = process.env.REDIS_URL;
+// AGENT_WORKER=none leaves the bus to an agent of your own (docs/agents.md).
+const withWorker = Boolean(redisUrl) && process.env.AGENT_WORKER !== 'none';
 const json = process.argv.includes('--json');
 const withOidc = process.argv.includes('--with-oidc');
 const ports = {
@@ -64,7 +66,7 @@ const services = [
     port: ports.gateway,
     env: { AUTH_SERVICE_URL: `http://127.0.0.1:${ports.auth}` },
   },
-  ...(redisUrl ? [{ name: 'agent-worker', port: ports.worker, env: {} }] : []),
+  ...(withWorker ? [{ name: 'agent-worker', port: ports.worker, env: {} }] : []),
   ...(hasDemo
     ? [
         {
@@ -157,7 +159,9 @@ if (!stopping) {
       ...(hasDemo ? [line('web demo', `http://localhost:${ports.demo}`)] : []),
       line('auth-service', `${authUrl}   (OpenAPI: ${authUrl}/docs)`),
       line('ws-gateway', `ws://localhost:${ports.gateway}/ws`),
-      ...(redisUrl ? [line('agent-worker', `http://localhost:${ports.worker}/health/ready`)] : []),
+      ...(withWorker
+        ? [line('agent-worker', `http://localhost:${ports.worker}/health/ready`)]
+        : []),
       line(
         'stores',
         redisUrl

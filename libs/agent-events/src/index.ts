@@ -6,3 +6,4 @@ export * from './lib/server-messages';
 export * from './lib/client-messages';
 export * from './lib/parse';
 export * from './lib/bus';
+export * from './lib/lua-scripts.generated';

@@ -35,12 +35,21 @@ export async function freePort(): Promise<number> {
 const running = new Set<ServiceProcess>();
 
 export async function startService(
-  name: 'auth-service' | 'ws-gateway' | 'agent-worker' | 'web-demo',
+  name: 'auth-service' | 'ws-gateway' | 'agent-worker' | 'web-demo' | 'python-agent',
   env: Record<string, string | undefined>,
-  options: { ready?: boolean; timeoutMs?: number } = {},
+  options: {
+    ready?: boolean;
+    timeoutMs?: number;
+    /** Another program than `node dist/apps/<name>/main.js` (e.g. a Python agent). */
+    command?: { file: string; args: string[] };
+  } = {},
 ): Promise<ServiceProcess> {
   const port = env['PORT'] ? Number(env['PORT']) : await freePort();
-  const child = spawn(process.execPath, [join(workspaceRoot, `dist/apps/${name}/main.js`)], {
+  const command = options.command ?? {
+    file: process.execPath,
+    args: [join(workspaceRoot, `dist/apps/${name}/main.js`)],
+  };
+  const child = spawn(command.file, command.args, {
     cwd: workspaceRoot,
     env: {
       PATH: process.env['PATH'],

@@ -2,6 +2,7 @@ import {
   AgentEvent,
   AgentRequest,
   BUS_KEYS,
+  BUS_LUA,
   BusEvent,
   TERMINAL_EVENT_TYPES,
 } from '@admitone/agent-events';
@@ -22,19 +23,7 @@ import type { AgentStep, RunContext } from '../reference-agent/reference-agent';
  * that was skipped although the run has not ended is therefore emitted again
  * at the next free id, so every run still gets exactly one terminal event.
  */
-const EMIT = `
-local state = redis.call('HMGET', KEYS[1], 'last_event_id', 'status')
-if state[2] == 'completed' or state[2] == 'failed' then return 0 end
-local last = tonumber(state[1] or '0') or 0
-local id = tonumber(ARGV[1])
-if id <= last then return -last end
-redis.call('HSET', KEYS[1], 'last_event_id', id, 'status', ARGV[6])
-redis.call('XADD', KEYS[2], '*', 'event', ARGV[2])
-redis.call('EXPIRE', KEYS[1], ARGV[5])
-redis.call('EXPIRE', KEYS[2], ARGV[5])
-redis.call('PUBLISH', ARGV[3], ARGV[4])
-return 1
-`;
+const EMIT = BUS_LUA.emitAgentEvent; // libs/agent-events/src/lua/emit-agent-event.lua
 
 type EmittingRedis = Redis & {
   admitoneEmitAgentEvent(
