@@ -1,7 +1,7 @@
 import { NestFactory } from '@nestjs/core';
 import { ConfigError, isRedisUp, loadConfig, REDIS } from '@admitone/service-runtime';
 import type Redis from 'ioredis';
-import { AuthConfig, AuthConfigSchema } from '../config/auth-config';
+import { AuthConfig, AuthConfigSchema, MigrateConfigSchema } from '../config/auth-config';
 import { createAccountsDb } from '../database/database';
 import { migrateToLatest } from '../database/migrations';
 import { SessionsService } from '../sessions/sessions.service';
@@ -45,6 +45,16 @@ async function main(argv: string[]): Promise<number> {
     return EXIT_OK;
   }
 
+  if (command.name === 'migrate') {
+    try {
+      return await migrate(loadConfig(MigrateConfigSchema).DATABASE_URL);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      err(`users: ${error.message}`);
+      return EXIT_USAGE;
+    }
+  }
+
   let config: AuthConfig;
   try {
     config = loadConfig(AuthConfigSchema, { ...process.env, SEED_USERS: undefined });
@@ -53,7 +63,6 @@ async function main(argv: string[]): Promise<number> {
     err(`users: ${error.message}`);
     return EXIT_USAGE;
   }
-  if (command.name === 'migrate') return migrate(config);
   if (!config.REDIS_URL) {
     err(
       'users: REDIS_URL is required: sessions live in Redis (in-memory users would vanish on exit)',
@@ -95,12 +104,12 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-async function migrate(config: AuthConfig): Promise<number> {
-  if (!config.DATABASE_URL) {
+async function migrate(databaseUrl: string | undefined): Promise<number> {
+  if (!databaseUrl) {
     err('users: migrate needs DATABASE_URL (the accounts database)');
     return EXIT_USAGE;
   }
-  const db = createAccountsDb(config.DATABASE_URL, { max: 1 });
+  const db = createAccountsDb(databaseUrl, { max: 1 });
   try {
     const report = await migrateToLatest(db);
     out(JSON.stringify({ applied: report.applied, schema_version: report.latest }));

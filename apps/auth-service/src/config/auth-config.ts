@@ -29,6 +29,21 @@ export const DEV_EXCHANGE_CLIENT_KEY = DEVELOPMENT_EXCHANGE_CLIENT_KEY;
 const intSeconds = (def: number, max: number) =>
   z.coerce.number().int().min(1).max(max).default(def);
 
+const DatabaseUrlSchema = z
+  .string()
+  .trim()
+  .optional()
+  .transform((v) => (v ? v : undefined))
+  .pipe(
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
+  );
+
+/** What `users-cli migrate` reads: only the database, so a release step needs nothing else. */
+export const MigrateConfigSchema = z.object({ DATABASE_URL: DatabaseUrlSchema });
+
 export const AuthConfigSchema = z
   .object({
     NODE_ENV: NodeEnvSchema,
@@ -38,17 +53,7 @@ export const AuthConfigSchema = z
     REDIS_URL: RedisUrlSchema,
     REDIS_PREFIX: RedisPrefixSchema,
     /** The accounts database (PostgreSQL). Required in production; unset, accounts are not durable. */
-    DATABASE_URL: z
-      .string()
-      .trim()
-      .optional()
-      .transform((v) => (v ? v : undefined))
-      .pipe(
-        z
-          .string()
-          .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
-          .optional(),
-      ),
+    DATABASE_URL: DatabaseUrlSchema,
     /** Run the schema migrations at start (default on, except in production: run `migrate` there). */
     DATABASE_MIGRATE_ON_START: z.enum(['true', 'false']).optional(),
     ALLOWED_ORIGINS: allowedOriginsSchema('http://localhost:4200,http://127.0.0.1:4200'),

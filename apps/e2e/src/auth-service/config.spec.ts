@@ -131,7 +131,8 @@ describe('configuration', () => {
       [join(workspaceRoot, 'dist/apps/auth-service/users-cli.js'), 'migrate'],
       {
         encoding: 'utf8',
-        env: { PATH: process.env['PATH'], NODE_ENV: 'test', DATABASE_URL: database.url },
+        // As a release step runs it: production, and nothing but the database.
+        env: { PATH: process.env['PATH'], NODE_ENV: 'production', DATABASE_URL: database.url },
       },
     );
     expect(migrate.status).toBe(0);
