@@ -9,7 +9,7 @@
 // connection than any server). Results: a markdown table and a JSON file in
 // --out, the table printed too. Figures only: nothing here asserts a speed.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import Redis from 'ioredis';
@@ -36,21 +36,8 @@ const PREFIX = `bench:${RUN}:`;
 const log = (line) => process.stderr.write(`[bench] ${line}\n`);
 const redis = new Redis(config.redisUrl);
 
-// The same Lua the agent worker uses to emit an event (libs/agent-runtime
-// redis-run-context.ts): HSET last_event_id, XADD, EXPIRE, PUBLISH.
-const EMIT_LUA = `
-local state = redis.call('HMGET', KEYS[1], 'last_event_id', 'status')
-if state[2] == 'completed' or state[2] == 'failed' then return 0 end
-local last = tonumber(state[1] or '0') or 0
-local id = tonumber(ARGV[1])
-if id <= last then return -last end
-redis.call('HSET', KEYS[1], 'last_event_id', id, 'status', ARGV[6])
-redis.call('XADD', KEYS[2], '*', 'event', ARGV[2])
-redis.call('EXPIRE', KEYS[1], ARGV[5])
-redis.call('EXPIRE', KEYS[2], ARGV[5])
-redis.call('PUBLISH', ARGV[3], ARGV[4])
-return 1
-`;
+// The very script the agent workers emit events with (the bus contract's one source).
+const EMIT_LUA = readFileSync(here('../../libs/agent-events/src/lua/emit-agent-event.lua'), 'utf8');
 
 function waitListening(child) {
   return new Promise((resolve, reject) => {

@@ -1,4 +1,5 @@
-import type { AccountsDb } from '../database/database';
+import type { Kysely } from 'kysely';
+import type { AccountsDb, Database } from '../database/database';
 import {
   ExternalIdentity,
   IdentityCreation,
@@ -16,20 +17,7 @@ export class PostgresUserStore implements UserStore {
   constructor(private readonly db: AccountsDb) {}
 
   async create(user: UserRecord): Promise<boolean> {
-    const inserted = await this.db
-      .insertInto('users')
-      .values({
-        id: user.id,
-        email: user.email,
-        password_hash: user.password_hash,
-        roles: user.roles,
-        disabled: user.disabled,
-        created_at: user.created_at,
-      })
-      .onConflict((oc) => oc.column('email').doNothing())
-      .returning('id')
-      .executeTakeFirst();
-    return inserted !== undefined;
+    return (await insertUser(this.db, user)) !== undefined;
   }
 
   async findByEmail(email: string): Promise<UserRecord | null> {
@@ -110,20 +98,7 @@ export class PostgresUserStore implements UserStore {
           .where('subject', '=', subject)
           .executeTakeFirst();
         if (linked) return 'identity_taken' as const;
-        const inserted = await tx
-          .insertInto('users')
-          .values({
-            id: user.id,
-            email: user.email,
-            password_hash: user.password_hash,
-            roles: user.roles,
-            disabled: user.disabled,
-            created_at: user.created_at,
-          })
-          .onConflict((oc) => oc.column('email').doNothing())
-          .returning('id')
-          .executeTakeFirst();
-        if (!inserted) return 'email_taken' as const;
+        if (!(await insertUser(tx, user))) return 'email_taken' as const;
         await tx.insertInto('identities').values({ issuer, subject, user_id: user.id }).execute();
         return 'created' as const;
       });
@@ -136,6 +111,23 @@ export class PostgresUserStore implements UserStore {
 }
 
 const UNIQUE_VIOLATION = '23505';
+
+/** Inserts the user unless its email is taken (the unique index decides): its id, or undefined. */
+function insertUser(db: Kysely<Database>, user: UserRecord) {
+  return db
+    .insertInto('users')
+    .values({
+      id: user.id,
+      email: user.email,
+      password_hash: user.password_hash,
+      roles: user.roles,
+      disabled: user.disabled,
+      created_at: user.created_at,
+    })
+    .onConflict((oc) => oc.column('email').doNothing())
+    .returning('id')
+    .executeTakeFirst();
+}
 
 /** An id that is not a UUID names no user (and must not reach a uuid column as an error). */
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -1,11 +1,10 @@
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import Redis from 'ioredis';
 import { connectTestRedis, createTestDatabase, TestDatabase, TestRedis } from '@admitone/testing';
 import { PrivateRedis } from '../support/agent-client';
 import { errorBody, getJson, login, postJson } from '../support/auth-client';
 import { AuthStack, PASSWORD, startAuth, USERS } from '../support/gateway-stack';
-import { eventually, stopAllServices, workspaceRoot } from '../support/service-process';
+import { usersCli } from '../support/faults';
+import { eventually, stopAllServices } from '../support/service-process';
 
 /**
  * Accounts live in PostgreSQL, so Redis holds only what may expire. Killing
@@ -31,25 +30,6 @@ describe('accounts in PostgreSQL survive an emptied Redis', () => {
     await database?.cleanup();
   });
 
-  function usersCli(args: string[], password?: string) {
-    return spawnSync(
-      process.execPath,
-      [join(workspaceRoot, 'dist/apps/auth-service/users-cli.js'), ...args],
-      {
-        cwd: workspaceRoot,
-        encoding: 'utf8',
-        env: {
-          PATH: process.env['PATH'],
-          NODE_ENV: 'test',
-          REDIS_URL: redis.url,
-          REDIS_PREFIX: redis.prefix,
-          DATABASE_URL: database.url,
-          ...(password ? { USER_PASSWORD: password } : {}),
-        },
-      },
-    );
-  }
-
   it('keeps every account in the database and none in Redis', async () => {
     const rows = await database.query<{ email: string; password_hash: string }>(
       'SELECT email, password_hash FROM users ORDER BY email',
@@ -63,9 +43,14 @@ describe('accounts in PostgreSQL survive an emptied Redis', () => {
   });
 
   it('adds a user with the CLI into the database, and that user can log in', async () => {
-    const added = usersCli(['add', 'frank@example.com'], 'frank-password-1');
+    const added = await usersCli(['add', 'frank@example.com'], {
+      REDIS_URL: redis.url,
+      REDIS_PREFIX: redis.prefix,
+      DATABASE_URL: database.url,
+      USER_PASSWORD: 'frank-password-1',
+    });
     expect(added.stderr).not.toContain('frank-password-1');
-    expect(added.status).toBe(0);
+    expect(added.code).toBe(0);
     expect(JSON.parse(added.stdout)).toMatchObject({ email: 'frank@example.com', roles: ['user'] });
     const rows = await database.query('SELECT email FROM users WHERE email = $1', [
       'frank@example.com',

@@ -1,13 +1,7 @@
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { connectTestRedis, createTestDatabase, TestDatabase, TestRedis } from '@admitone/testing';
 import { exchangeKey, getJson, signingKey } from '../support/auth-client';
-import {
-  ServiceProcess,
-  startService,
-  stopAllServices,
-  workspaceRoot,
-} from '../support/service-process';
+import { usersCli } from '../support/faults';
+import { ServiceProcess, startService, stopAllServices } from '../support/service-process';
 
 /**
  * Contract section 5: invalid configuration stops the process at start with a
@@ -126,16 +120,12 @@ describe('configuration', () => {
   });
 
   it('starts in production when every setting is present and secure, after the migrate command', async () => {
-    const migrate = spawnSync(
-      process.execPath,
-      [join(workspaceRoot, 'dist/apps/auth-service/users-cli.js'), 'migrate'],
-      {
-        encoding: 'utf8',
-        // As a release step runs it: production, and nothing but the database.
-        env: { PATH: process.env['PATH'], NODE_ENV: 'production', DATABASE_URL: database.url },
-      },
-    );
-    expect(migrate.status).toBe(0);
+    // As a release step runs it: production, and nothing but the database.
+    const migrate = await usersCli(['migrate'], {
+      NODE_ENV: 'production',
+      DATABASE_URL: database.url,
+    });
+    expect(migrate.code).toBe(0);
     expect(JSON.parse(migrate.stdout)).toMatchObject({ applied: expect.any(Array) });
     const service = await startService('auth-service', {
       NODE_ENV: 'production',

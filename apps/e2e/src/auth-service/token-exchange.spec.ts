@@ -6,8 +6,6 @@ import {
 } from '@admitone/auth-contracts';
 import { connectTestRedis, createTestDatabase, TestDatabase, TestRedis } from '@admitone/testing';
 import { importJWK, SignJWT } from 'jose';
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import {
   AgentSocket,
   closeSockets,
@@ -17,7 +15,8 @@ import {
 import { issueTicket, postJson } from '../support/auth-client';
 import { AuthStack, startAuth, startGateway } from '../support/gateway-stack';
 import { OidcProviderProcess, REDIRECT_URI, signingJwk } from '../support/oidc';
-import { ServiceProcess, stopAllServices, workspaceRoot } from '../support/service-process';
+import { usersCli } from '../support/faults';
+import { ServiceProcess, stopAllServices } from '../support/service-process';
 
 /**
  * Sign-in through existing OpenID providers (POST /auth/token-exchange),
@@ -225,21 +224,12 @@ describe('sign-in through an OpenID provider', () => {
     const first = TokenExchangeResponseSchema.parse(
       (await exchange(await idpA.idToken('dora'))).body,
     );
-    const disabled = spawnSync(
-      process.execPath,
-      [join(workspaceRoot, 'dist/apps/auth-service/users-cli.js'), 'disable', first.user.email],
-      {
-        encoding: 'utf8',
-        env: {
-          PATH: process.env['PATH'],
-          NODE_ENV: 'test',
-          REDIS_URL: redis.url,
-          REDIS_PREFIX: redis.prefix,
-          DATABASE_URL: database.url,
-        },
-      },
-    );
-    expect(disabled.status).toBe(0);
+    const disabled = await usersCli(['disable', first.user.email], {
+      REDIS_URL: redis.url,
+      REDIS_PREFIX: redis.prefix,
+      DATABASE_URL: database.url,
+    });
+    expect(disabled.code).toBe(0);
     const res = await exchange(await idpA.idToken('dora'));
     expect(res.status).toBe(403);
     expect(ErrorBodySchema.parse(res.body).error).toBe('user_disabled');
