@@ -495,6 +495,8 @@ export function renderMarkdown(model) {
     ...model.map((s) => `- ${s.name}: \`${s.file}\` (\`${s.schema}\`)`),
     '',
     'Columns: **default** is used when the variable is unset (_required_: the service does not start without it); **production** lists what `NODE_ENV=production` refuses. Secrets (marked _Secret_) come from a Secret store, never from an image or a ConfigMap; see [runbook.md](runbook.md#secrets).',
+    '',
+    'The standard OpenTelemetry variables (`OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_*`) are not in these schemas: tracing is off unless `OTEL_EXPORTER_OTLP_ENDPOINT` is set, and the OpenTelemetry SDK reads them itself. See [runbook.md](runbook.md#tracing) and contract section 6.',
   ];
   for (const service of model) {
     lines.push('', `## ${service.name}`, '', '| variable | default | production | description |');

@@ -1,3 +1,4 @@
+import './tracing';
 import { createServer } from 'node:http';
 import { redisRunContext, RedisRequestConsumer, runReferenceAgent } from '@admitone/agent-runtime';
 import {
@@ -9,6 +10,7 @@ import {
   loadConfig,
 } from '@admitone/service-runtime';
 import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
+import { traceRun } from './run-tracing';
 import { WorkerConfig, WorkerConfigSchema } from './worker-config';
 
 /**
@@ -54,26 +56,28 @@ async function main(): Promise<void> {
     },
     logger,
   );
-  await consumer.start(async (request) => {
-    const log = logger.child({
-      run_id: request.run_id,
-      user_id: request.user_id,
-      request_id: request.request_id,
-    });
-    log.info('run started');
-    try {
-      await runReferenceAgent(
-        request,
-        redisRunContext(redis, config.REDIS_PREFIX, request, config.RUN_RETENTION_SECONDS),
-        config.AGENT_STEP_DELAY_MS,
-      );
-      runs.inc({ outcome: 'handled' });
-      log.info('run finished');
-    } catch (error) {
-      runs.inc({ outcome: 'error' });
-      throw error;
-    }
-  });
+  await consumer.start((request) =>
+    traceRun(request, async () => {
+      const log = logger.child({
+        run_id: request.run_id,
+        user_id: request.user_id,
+        request_id: request.request_id,
+      });
+      log.info('run started');
+      try {
+        await runReferenceAgent(
+          request,
+          redisRunContext(redis, config.REDIS_PREFIX, request, config.RUN_RETENTION_SECONDS),
+          config.AGENT_STEP_DELAY_MS,
+        );
+        runs.inc({ outcome: 'handled' });
+        log.info('run finished');
+      } catch (error) {
+        runs.inc({ outcome: 'error' });
+        throw error;
+      }
+    }),
+  );
 
   let stopping = false;
   const server = createServer((req, res) => {

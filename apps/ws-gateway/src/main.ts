@@ -1,3 +1,4 @@
+import './tracing';
 import { ConfigError, createLogger, listenSplit, loadConfig } from '@admitone/service-runtime';
 import { createGatewayApp } from './bootstrap';
 import { GatewayConfig, GatewayConfigSchema } from './config/gateway-config';

@@ -16,6 +16,7 @@ import { AuthServiceClient } from '../auth-service/auth-service.client';
 import { Connection } from '../connections/connection';
 import { ConnectionRegistry } from '../connections/connection-registry';
 import { takeUpgradeContext } from '../upgrade/authenticated-ws.adapter';
+import { chatTraceparent } from './chat-tracing';
 
 /**
  * The agent.v1 endpoint. Connections arrive here already authenticated (the
@@ -76,6 +77,7 @@ export class AgentGateway implements OnGatewayConnection {
         content: message.content,
         request_id: connection.context.request_id,
         requested_at: new Date().toISOString(),
+        ...chatTraceparent(runId, connection.context.request_id),
       });
     } catch (error) {
       this.relay.forgetRun(connection, runId);

@@ -14,6 +14,7 @@ import { ConnectionRegistry } from '../connections/connection-registry';
 import { GatewayMetrics } from '../metrics/gateway-metrics';
 import { selectSubprotocol } from './subprotocol';
 import { UpgradeContext, UpgradeGuard } from './upgrade-guard';
+import { startUpgradeSpan, traceDecision, traceFields } from './upgrade-tracing';
 import { parserRefusal, Refusal, refusal, writeRefusal } from './upgrade-refusal';
 
 const UPGRADE_CONTEXT = Symbol('admitone.upgradeContext');
@@ -121,13 +122,14 @@ export class AuthenticatedWsAdapter extends WsAdapter {
     }
     this.pending++;
     this.metrics.pendingUpgrades.set(this.pending);
+    const span = startUpgradeSpan(req, requestId);
     const log = this.log.child({
       request_id: requestId,
+      ...traceFields(span),
       path: pathOnly(req.url),
       remote_address: req.socket.remoteAddress,
     });
-    this.guard
-      .check(req, requestId)
+    traceDecision(span, () => this.guard.check(req, requestId))
       .finally(() => this.metrics.pendingUpgrades.set(--this.pending))
       .then((decision) => {
         if (!decision.ok) {

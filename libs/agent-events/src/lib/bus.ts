@@ -61,6 +61,9 @@ export const DEFAULT_RUN_RETENTION_SECONDS = 3600;
 export const RUN_STATUSES = ['queued', 'running', 'completed', 'failed'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
+/** W3C Trace Context `traceparent`, version 00 (https://www.w3.org/TR/trace-context/). */
+const TRACEPARENT = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
 export const AgentRequestSchema = z.object({
   run_id: IdSchema,
   thread_id: IdSchema,
@@ -69,6 +72,8 @@ export const AgentRequestSchema = z.object({
   content: z.string().min(1).max(MAX_CHAT_CHARS),
   request_id: z.string().max(256),
   requested_at: TimestampSchema,
+  /** W3C trace context of the chat that asked for the run (optional: set when tracing is on). */
+  traceparent: z.string().regex(TRACEPARENT).optional(),
 });
 export type AgentRequest = z.infer<typeof AgentRequestSchema>;
 

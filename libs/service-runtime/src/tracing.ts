@@ -1,0 +1,1 @@
+export { startTracing } from './lib/tracing/start-tracing';
