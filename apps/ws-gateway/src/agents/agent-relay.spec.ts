@@ -71,7 +71,7 @@ describe('AgentRelay per-socket state', () => {
       remote_address: '127.0.0.1',
       user: { id: userId, email: `${userId}@example.com`, roles: [] } as never,
       session_id: randomUUID(),
-      auth_expires_at: Date.now() + 60_000,
+      auth_expires_at: Date.now() + 3_600_000,
       slot,
     });
   }
