@@ -53,7 +53,6 @@ interface RunCursor {
 export class AgentRelay implements OnModuleInit, OnApplicationShutdown {
   private readonly cursors = new Map<Connection, Map<string, RunCursor>>();
   private readonly subscriptions = new Map<string, Promise<() => Promise<void>>>();
-  private readonly openedAt = new WeakMap<Connection, number>();
 
   constructor(
     @Inject(AGENT_BUS) private readonly bus: AgentBus,
@@ -67,14 +66,6 @@ export class AgentRelay implements OnModuleInit, OnApplicationShutdown {
     this.registry.onOpen((c) => void this.ready(c.userId).catch(() => undefined));
     this.registry.onClose((c) => this.forget(c));
     this.bus.onResubscribed(() => this.resyncAll());
-  }
-
-  /**
-   * Records when a socket was accepted, taken before connection_established
-   * went out: any chat its client sends afterwards is requested later.
-   */
-  accepted(connection: Connection, at: number): void {
-    this.openedAt.set(connection, at);
   }
 
   /**
@@ -106,28 +97,43 @@ export class AgentRelay implements OnModuleInit, OnApplicationShutdown {
     return subscription;
   }
 
-  /** A chat was submitted from this socket: expect its run, and say so if no agent picks it up. */
-  expectRun(connection: Connection, runId: string, ref: string | undefined): void {
+  /**
+   * A chat is about to be submitted from this socket: expect its run, and say
+   * so if no agent picks it up. False (and nothing kept) when the socket has
+   * closed meanwhile.
+   */
+  expectRun(connection: Connection, runId: string, ref: string | undefined): boolean {
     const cursor = this.cursor(connection, runId);
+    if (!cursor) return false;
     cursor.owner = 'mine';
     cursor.watchdog = setTimeout(() => {
       if (cursor.lastSent === 0 && !cursor.terminal) {
         connection.sendError('unavailable', 'No agent picked up the request in time; retry.', ref);
-        this.runsOf(connection)?.delete(runId);
+        this.forgetRun(connection, runId);
       }
     }, this.config.CHAT_ACK_TIMEOUT_MS);
     cursor.watchdog.unref();
+    return true;
   }
 
   forgetRun(connection: Connection, runId: string): void {
-    const cursor = this.runsOf(connection)?.get(runId);
-    clearTimeout(cursor?.watchdog);
-    this.runsOf(connection)?.delete(runId);
+    const runs = this.cursors.get(connection);
+    const cursor = runs?.get(runId);
+    if (!runs || !cursor) return;
+    clearTimeout(cursor.watchdog);
+    runs.delete(runId);
+    if (runs.size === 0) this.cursors.delete(connection);
+  }
+
+  /** How many sockets have per-run state here (for tests and leak checks). */
+  get trackedSockets(): number {
+    return this.cursors.size;
   }
 
   /** `resume`: everything after `afterEventId`, then live events, none twice. */
-  resume(connection: Connection, runId: string, afterEventId: number): Promise<void> {
+  async resume(connection: Connection, runId: string, afterEventId: number): Promise<void> {
     const cursor = this.cursor(connection, runId);
+    if (!cursor) return;
     return this.enqueue(connection, runId, cursor, () => {
       cursor.lastSent = afterEventId;
       cursor.terminal = false;
@@ -140,10 +146,15 @@ export class AgentRelay implements OnModuleInit, OnApplicationShutdown {
       this.drop('user_mismatch', event.run_id, { user_id: userId, event_user_id: eventUserId });
       return;
     }
+    // Serialised once for every socket of the user, not once per socket.
+    let frame: string | undefined;
     for (const connection of this.registry.forUser(userId)) {
       if (connection.userId !== userId) continue;
-      const joining = !this.runsOf(connection)?.has(event.run_id);
+      const joining = !this.cursors.get(connection)?.has(event.run_id);
       const cursor = this.cursor(connection, event.run_id);
+      if (!cursor) continue;
+      frame ??= JSON.stringify(event);
+      const serialised = frame;
       void this.enqueue(connection, event.run_id, cursor, async () => {
         const run = await this.checkOwner(connection, event.run_id, cursor);
         if (!run) return;
@@ -154,7 +165,11 @@ export class AgentRelay implements OnModuleInit, OnApplicationShutdown {
         )
           cursor.lastSent = Math.max(cursor.lastSent, event.event_id - 1);
         if (event.event_id <= cursor.lastSent) return;
-        if (event.event_id === cursor.lastSent + 1 && this.send(connection, cursor, event)) return;
+        if (
+          event.event_id === cursor.lastSent + 1 &&
+          this.send(connection, event.run_id, cursor, event, serialised)
+        )
+          return;
         // A gap, or held back for a slow reader: the stream has this event and any before it.
         await this.fill(connection, event.run_id, cursor);
       });
@@ -197,9 +212,8 @@ export class AgentRelay implements OnModuleInit, OnApplicationShutdown {
 
   /** Was the run requested after this socket connected? (No when that cannot be told.) */
   private requestedSinceOpen(connection: Connection, run: RunInfo | null): boolean {
-    const opened = this.openedAt.get(connection);
     const requested = Date.parse(run?.created_at ?? '');
-    return opened !== undefined && Number.isFinite(requested) && requested >= opened;
+    return Number.isFinite(requested) && requested >= connection.openedAt;
   }
 
   /**
@@ -214,7 +228,7 @@ export class AgentRelay implements OnModuleInit, OnApplicationShutdown {
       let heldBack = false;
       for (const event of missing) {
         if (event.event_id !== cursor.lastSent + 1) continue;
-        if (!this.send(connection, cursor, event)) {
+        if (!this.send(connection, runId, cursor, event)) {
           heldBack = true;
           break;
         }
@@ -223,15 +237,27 @@ export class AgentRelay implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
-  /** Delivers the cursor's next event; false when the socket held it back (or is closing). */
-  private send(connection: Connection, cursor: RunCursor, event: AgentEvent): boolean {
+  /**
+   * Delivers the cursor's next event; false when the socket held it back (or
+   * is closing). The run's terminal event ends the cursor: it is freed then.
+   */
+  private send(
+    connection: Connection,
+    runId: string,
+    cursor: RunCursor,
+    event: AgentEvent,
+    frame?: string,
+  ): boolean {
     if (!cursor.delivered.has(event.event_id)) {
-      if (!connection.sendEvent(event)) return false;
+      if (!connection.sendEvent(event, frame)) return false;
       cursor.delivered.add(event.event_id);
       clearTimeout(cursor.watchdog);
     }
     cursor.lastSent = event.event_id;
-    if (TERMINAL_EVENT_TYPES.includes(event.type)) cursor.terminal = true;
+    if (TERMINAL_EVENT_TYPES.includes(event.type)) {
+      cursor.terminal = true;
+      if (this.cursors.get(connection)?.get(runId) === cursor) this.forgetRun(connection, runId);
+    }
     return true;
   }
 
@@ -242,7 +268,7 @@ export class AgentRelay implements OnModuleInit, OnApplicationShutdown {
     work: () => Promise<void>,
   ): Promise<void> {
     cursor.chain = cursor.chain.then(work).catch((error: Error) => {
-      connection.logger.warn({ err: error.message, run_id: runId }, 'could not deliver run events');
+      connection.log('warn', { err: error.message, run_id: runId }, 'could not deliver run events');
     });
     return cursor.chain;
   }
@@ -258,7 +284,9 @@ export class AgentRelay implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
-  private cursor(connection: Connection, runId: string): RunCursor {
+  /** The socket's cursor for the run, created when needed; none once the socket has closed. */
+  private cursor(connection: Connection, runId: string): RunCursor | undefined {
+    if (connection.closed) return undefined;
     let runs = this.cursors.get(connection);
     if (!runs) {
       runs = new Map();
@@ -276,10 +304,6 @@ export class AgentRelay implements OnModuleInit, OnApplicationShutdown {
       runs.set(runId, cursor);
     }
     return cursor;
-  }
-
-  private runsOf(connection: Connection): Map<string, RunCursor> | undefined {
-    return this.cursors.get(connection);
   }
 
   private forget(connection: Connection): void {

@@ -3,22 +3,10 @@ import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import { GATEWAY_CONFIG, GatewayConfig } from '../config/gateway-config';
 import { GatewayMetrics } from '../metrics/gateway-metrics';
-import type { UpgradeContext } from '../upgrade/upgrade-guard';
 import { Connection } from './connection';
+import type { ConnectionContext, ConnectionSlot } from './connection-context';
 
 export const GATEWAY_LOGGER = Symbol('GATEWAY_LOGGER');
-
-/**
- * One place under MAX_CONNECTIONS_PER_USER, taken when the guard decides and
- * held until the connection opens (which consumes it) or the upgrade fails
- * (which releases it). Counting and taking happen in one synchronous step, so
- * a burst of concurrent upgrades cannot pass the cap between decision and 101.
- */
-export interface ConnectionSlot {
-  readonly userId: string;
-  /** Gives the place back; a no-op once released or consumed. */
-  release(): void;
-}
 
 /** Every live connection on this replica, by socket, user and session. */
 @Injectable()
@@ -78,34 +66,34 @@ export class ConnectionRegistry implements OnModuleInit, OnModuleDestroy {
     };
   }
 
-  open(ws: WebSocket, context: UpgradeContext): Connection {
-    // The slot becomes the connection in the same synchronous step.
+  /**
+   * Builds the connection of an accepted upgrade and registers it: the slot
+   * becomes the connection in the same synchronous step, open listeners learn
+   * of it once, and only then does `connection_established` go out.
+   */
+  open(ws: WebSocket, context: ConnectionContext): Connection {
     context.slot.release();
-    const logger = this.logger.child({
-      connection_id: context.connection_id,
-      user_id: context.user.id,
-      session_id: context.session_id,
-      request_id: context.request_id,
-    });
-    const connection = new Connection(ws, context, this.config, this.metrics, logger, (c) =>
+    const connection = new Connection(ws, context, this.config, this.metrics, this.logger, (c) =>
       this.remove(c),
     );
     this.bySocket.set(ws, connection);
     add(this.byUser, connection.userId, connection);
     add(this.bySession, connection.sessionId, connection);
     this.metrics.activeConnections.set(this.bySocket.size);
-    connection.start();
     for (const listener of this.openListeners) listener(connection);
+    connection.start();
     return connection;
   }
 
-  of(ws: WebSocket): Connection | undefined {
-    return this.bySocket.get(ws);
-  }
-
-  /** Moves a renewed connection to its (possibly new) session. */
-  rebind(connection: Connection, previousSessionId: string): void {
-    remove(this.bySession, previousSessionId, connection);
+  /**
+   * Renewal, in one call: a fresh exchange of the same user extends the
+   * connection's authentication and moves it to its (possibly new) session.
+   */
+  renew(connection: Connection, authExpiresAt: number, sessionId: string): void {
+    if (connection.closed) return;
+    const previous = connection.sessionId;
+    connection.renew(authExpiresAt, sessionId);
+    remove(this.bySession, previous, connection);
     add(this.bySession, connection.sessionId, connection);
   }
 

@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
 import type { GatewayConfig } from '../config/gateway-config';
 import type { GatewayMetrics } from '../metrics/gateway-metrics';
-import type { UpgradeContext } from '../upgrade/upgrade-guard';
+import type { ConnectionContext } from './connection-context';
 
 /**
  * One authenticated socket and everything that keeps it honest:
@@ -34,6 +34,10 @@ import type { UpgradeContext } from '../upgrade/upgrade-guard';
  *   MAX_BUFFERED_BYTES itself (control frames still go out while events are
  *   held back) is the same 1013 close at once;
  * - protocol pings find dead peers, which are terminated.
+ *
+ * Hot-path rules: no child logger per socket (log lines carry the ids), one
+ * expiry timer per socket at a time, and agent events arrive serialised once
+ * per event for every socket of the user (sendEvent's `frame`).
  */
 const INVALID_LIMIT = 10;
 const INVALID_WINDOW_MS = 60_000;
@@ -63,15 +67,19 @@ export class Connection {
   private strikesAt = Date.now();
   private behind?: DrainWait;
   private invalidAt: number[] = [];
-  private expiringTimer?: NodeJS.Timeout;
+  /** The one auth timer: first `auth_expiring`, then the 4401 close. */
   private expiryTimer?: NodeJS.Timeout;
+  /** Set when the socket has closed: nothing may be attached to this connection any more. */
+  private ended = false;
+  /** When the upgrade was accepted, before `connection_established` went out. */
+  readonly openedAt = Date.now();
 
   constructor(
     readonly ws: WebSocket,
-    readonly context: UpgradeContext,
+    readonly context: ConnectionContext,
     private readonly config: GatewayConfig,
     private readonly metrics: GatewayMetrics,
-    readonly logger: Logger,
+    private readonly logger: Logger,
     private readonly onClosed: (connection: Connection, code: number) => void,
   ) {
     this.id = context.connection_id;
@@ -81,16 +89,37 @@ export class Connection {
     this.tokens = config.MESSAGE_RATE_LIMIT.points;
   }
 
+  /** True once the socket has closed (and the connection left the registry). */
+  get closed(): boolean {
+    return this.ended;
+  }
+
+  /** Writes one log line with this connection's ids in it (skipped cheaply when the level is off). */
+  log(level: 'debug' | 'info' | 'warn' | 'error', fields: object | undefined, msg: string): void {
+    if (!this.logger.isLevelEnabled(level)) return;
+    this.logger[level](
+      {
+        connection_id: this.id,
+        user_id: this.userId,
+        session_id: this.sessionId,
+        request_id: this.context.request_id,
+        ...fields,
+      },
+      msg,
+    );
+  }
+
   start(): void {
     this.ws.on('pong', () => (this.alive = true));
-    this.ws.on('error', (error) => this.logger.info({ err: error.message }, 'socket error'));
+    this.ws.on('error', (error) => this.log('info', { err: error.message }, 'socket error'));
     this.ws.once('close', (peerCode: number) => {
       // A slow reader never echoes our 1013 before the terminate: count what we sent.
       const code = this.closedWith ?? peerCode;
+      this.ended = true;
       this.clearTimers();
       this.endDrainWait(false);
       this.metrics.closes.inc({ code: String(code) });
-      this.logger.info({ close_code: code, peer_close_code: peerCode }, 'connection closed');
+      this.log('info', { close_code: code, peer_close_code: peerCode }, 'connection closed');
       this.onClosed(this, code);
     });
     this.send({
@@ -147,7 +176,11 @@ export class Connection {
   /** Sends a message; a reader past MAX_BUFFERED_BYTES is closed with 1013 instead. */
   send(message: ServerMessage): boolean {
     if (this.closing || this.ws.readyState !== this.ws.OPEN) return false;
-    const frame = JSON.stringify(message);
+    return this.sendFrame(JSON.stringify(message));
+  }
+
+  /** Sends an already serialised message; the same string may go to every socket of a user. */
+  private sendFrame(frame: string): boolean {
     if (this.ws.bufferedAmount + Buffer.byteLength(frame) > this.config.MAX_BUFFERED_BYTES) {
       this.closeSlowReader('unread bytes passed MAX_BUFFERED_BYTES');
       return false;
@@ -161,13 +194,13 @@ export class Connection {
    * event is held back (false) and `drained()` tells the caller when to
    * fill in from the run's stream.
    */
-  sendEvent(event: AgentEvent): boolean {
+  sendEvent(event: AgentEvent, frame?: string): boolean {
     if (this.closing || this.ws.readyState !== this.ws.OPEN) return false;
     if (this.behind || this.ws.bufferedAmount > this.softMark) {
       this.holdBack();
       return false;
     }
-    return this.send(event);
+    return this.sendFrame(frame ?? JSON.stringify(event));
   }
 
   /** True once held-back events may be sent again; false when the socket closes instead. */
@@ -191,7 +224,7 @@ export class Connection {
   /** Called on every heartbeat tick: a peer that did not answer the last ping is gone. */
   heartbeat(): void {
     if (!this.alive) {
-      this.logger.info('no pong since the last ping: terminating dead peer');
+      this.log('info', undefined, 'no pong since the last ping: terminating dead peer');
       this.ws.terminate();
       return;
     }
@@ -209,7 +242,7 @@ export class Connection {
     this.closedWith = code;
     this.clearTimers();
     this.endDrainWait(false);
-    this.logger.info({ close_code: code, close_reason: reason }, 'closing connection');
+    this.log('info', { close_code: code, close_reason: reason }, 'closing connection');
     this.ws.close(code, reason);
   }
 
@@ -227,7 +260,8 @@ export class Connection {
       deadline: Date.now() + this.config.SLOW_READER_TIMEOUT_MS,
     };
     this.behind = wait;
-    this.logger.info(
+    this.log(
+      'info',
       { buffered_bytes: this.ws.bufferedAmount },
       'slow reader: holding back events until it reads',
     );
@@ -252,7 +286,8 @@ export class Connection {
   /** 1013, then a hard bound: a client that reads nothing at all is destroyed. */
   private closeSlowReader(why: string): void {
     if (this.closing) return;
-    this.logger.warn(
+    this.log(
+      'warn',
       { buffered_bytes: this.ws.bufferedAmount, reason: why },
       'slow reader: closing with 1013',
     );
@@ -285,24 +320,23 @@ export class Connection {
 
   private scheduleExpiry(): void {
     this.clearTimers();
-    const now = Date.now();
     const warnAt = this.authExpiresAt - this.config.AUTH_EXPIRING_LEAD_SECONDS * 1000;
-    this.expiringTimer = setTimeout(
-      () =>
+    this.expiryTimer = setTimeout(
+      () => {
         this.send({
           type: 'auth_expiring',
           auth_expires_at: new Date(this.authExpiresAt).toISOString(),
-        }),
-      Math.max(0, warnAt - now),
-    );
-    this.expiryTimer = setTimeout(
-      () => this.close(CLOSE_CODES.auth_expired.code, 'authentication expired'),
-      Math.max(0, this.authExpiresAt - now),
+        });
+        this.expiryTimer = setTimeout(
+          () => this.close(CLOSE_CODES.auth_expired.code, 'authentication expired'),
+          Math.max(0, this.authExpiresAt - Date.now()),
+        );
+      },
+      Math.max(0, warnAt - Date.now()),
     );
   }
 
   private clearTimers(): void {
-    clearTimeout(this.expiringTimer);
     clearTimeout(this.expiryTimer);
   }
 }

@@ -7,33 +7,32 @@ import { WsAdapter } from '@nestjs/platform-ws';
 import { MAX_FRAME_BYTES } from '@admitone/agent-events';
 import { pathOnly, requestIdFrom } from '@admitone/service-runtime';
 import type { Logger } from 'pino';
-import { Observable } from 'rxjs';
-import { RawData, WebSocket, WebSocketServer } from 'ws';
+import { RawData, WebSocketServer } from 'ws';
 import type { GatewayConfig } from '../config/gateway-config';
+import { Connection } from '../connections/connection';
 import { ConnectionRegistry } from '../connections/connection-registry';
 import { GatewayMetrics } from '../metrics/gateway-metrics';
 import { selectSubprotocol } from './subprotocol';
-import { UpgradeContext, UpgradeGuard } from './upgrade-guard';
+import { UpgradeGuard } from './upgrade-guard';
 import { startUpgradeSpan, traceDecision, traceFields } from './upgrade-tracing';
 import { parserRefusal, Refusal, refusal, writeRefusal } from './upgrade-refusal';
 
-const UPGRADE_CONTEXT = Symbol('admitone.upgradeContext');
-
-/** The context the guard established for this upgrade request, handed over once. */
-export function takeUpgradeContext(req: IncomingMessage): UpgradeContext | undefined {
-  const holder = req as IncomingMessage & { [UPGRADE_CONTEXT]?: UpgradeContext };
-  const context = holder[UPGRADE_CONTEXT];
-  delete holder[UPGRADE_CONTEXT];
-  return context;
-}
+/** The request id of an upgrade, for the 101's X-Request-Id header. */
+const requestIds = new WeakMap<IncomingMessage, string>();
 
 /**
  * NestJS guards on gateways run on messages, not on the handshake, so this
  * adapter owns the HTTP server's `upgrade` event: `ws` runs with `noServer`,
  * and `handleUpgrade` (the 101) happens only after UpgradeGuard has consumed
  * the ticket. Every refusal is an HTTP status with the contract's JSON body.
- * Inbound frames go through the connection's checks before reaching the
- * gateway's @SubscribeMessage handlers, keyed by the message `type`.
+ *
+ * The adapter owns each connection from guard to close: once the 101 is
+ * written it builds and registers the Connection (ConnectionRegistry.open)
+ * and hands that object to Nest as the client, the way `ws` documents
+ * `wss.emit('connection', ws, req, client)`; handlers receive it with
+ * `@ConnectedSocket()`. Inbound frames go through the connection's checks
+ * and then straight to the gateway's @SubscribeMessage handlers, keyed by
+ * the message `type` (no rxjs pipeline per client or per message).
  *
  * The edge of the HTTP server is answered here too, so that no request on
  * this port gets an answer outside the contract: what Node's parser rejects
@@ -75,11 +74,7 @@ export class AuthenticatedWsAdapter extends WsAdapter {
       perMessageDeflate: false,
       handleProtocols: (offered) => selectSubprotocol(offered),
     });
-    wss.on('headers', (headers, req) =>
-      headers.push(
-        `X-Request-Id: ${(req as IncomingMessage & { admitoneRequestId?: string }).admitoneRequestId ?? ''}`,
-      ),
-    );
+    wss.on('headers', (headers, req) => headers.push(`X-Request-Id: ${requestIds.get(req) ?? ''}`));
     wss.on('error', (error) => this.log.error({ err: error.message }, 'websocket server error'));
     this.httpServer.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
       this.onUpgrade(wss, req, socket, head),
@@ -123,20 +118,15 @@ export class AuthenticatedWsAdapter extends WsAdapter {
     this.pending++;
     this.metrics.pendingUpgrades.set(this.pending);
     const span = startUpgradeSpan(req, requestId);
-    const log = this.log.child({
-      request_id: requestId,
-      ...traceFields(span),
-      path: pathOnly(req.url),
-      remote_address: req.socket.remoteAddress,
-    });
+    const fields = { ...this.upgradeFields(req, requestId), ...traceFields(span) };
     traceDecision(span, () => this.guard.check(req, requestId))
       .finally(() => this.metrics.pendingUpgrades.set(--this.pending))
       .then((decision) => {
         if (!decision.ok) {
           const { code, reason } = decision.refusal;
           this.metrics.upgrades.inc({ result: code, reason: reason ?? '' });
-          log[code === 'unavailable' ? 'warn' : 'info'](
-            { result: code, reason },
+          this.log[code === 'unavailable' ? 'warn' : 'info'](
+            { ...fields, result: code, reason },
             'upgrade refused',
           );
           this.refuse(socket, decision.refusal, requestId);
@@ -146,35 +136,53 @@ export class AuthenticatedWsAdapter extends WsAdapter {
         if (socket.destroyed || !socket.writable) {
           slot.release();
           this.metrics.upgrades.inc({ result: 'client_gone', reason: '' });
-          log.info({ user_id: decision.context.user.id }, 'client left during the exchange');
+          this.log.info(
+            { ...fields, user_id: decision.context.user.id },
+            'client left during the exchange',
+          );
           socket.destroy();
           return;
         }
         // ws may still abort the handshake without calling back: the slot then goes with the socket.
         socket.once('close', slot.release);
-        Object.assign(req, { [UPGRADE_CONTEXT]: decision.context, admitoneRequestId: requestId });
+        requestIds.set(req, requestId);
         wss.handleUpgrade(req, socket, head, (ws) => {
           this.metrics.upgrades.inc({ result: 'accepted', reason: '' });
-          log.info(
-            {
-              result: 'accepted',
-              user_id: decision.context.user.id,
-              connection_id: decision.context.connection_id,
-              protocol: ws.protocol || null,
-            },
-            'upgrade accepted',
-          );
-          wss.emit('connection', ws, req);
+          if (this.log.isLevelEnabled('info'))
+            this.log.info(
+              {
+                ...fields,
+                result: 'accepted',
+                user_id: decision.context.user.id,
+                connection_id: decision.context.connection_id,
+                protocol: ws.protocol || null,
+              },
+              'upgrade accepted',
+            );
+          // The connection is the client Nest hands to handleConnection and @ConnectedSocket().
+          wss.emit('connection', this.registry.open(ws, decision.context), req);
         });
       })
       .catch((error: unknown) => {
         this.metrics.upgrades.inc({ result: 'internal_error', reason: '' });
-        log.error(
-          { err: error instanceof Error ? error.message : String(error) },
+        this.log.error(
+          {
+            ...fields,
+            err: error instanceof Error ? error.message : String(error),
+          },
           'upgrade failed',
         );
         this.refuse(socket, refusal('internal_error'), requestId);
       });
+  }
+
+  /** The ids every upgrade line carries (no child logger per upgrade). */
+  private upgradeFields(req: IncomingMessage, requestId: string) {
+    return {
+      request_id: requestId,
+      path: pathOnly(req.url),
+      remote_address: req.socket.remoteAddress,
+    };
   }
 
   private refuse(socket: Duplex, refused: Refusal, requestId: string): void {
@@ -202,15 +210,15 @@ export class AuthenticatedWsAdapter extends WsAdapter {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
-  override bindMessageHandlers(
-    client: WebSocket,
-    handlers: MessageMappingProperties[],
-    transform: (data: unknown) => Observable<unknown>,
-  ): void {
+  /**
+   * Nest's connection handler calls this with the client it was given: the
+   * Connection. Each admitted message goes straight to its handler (Nest's
+   * context still applies the gateway's filters); a handler's returned
+   * message is sent, and a handler that fails is answered with an `error`.
+   */
+  override bindMessageHandlers(connection: Connection, handlers: MessageMappingProperties[]): void {
     const byType = new Map(handlers.map((h) => [String(h.message), h.callback]));
-    client.on('message', (data: RawData, isBinary: boolean) => {
-      const connection = this.registry.of(client);
-      if (!connection) return;
+    connection.ws.on('message', (data: RawData, isBinary: boolean) => {
       const message = connection.receive(data, isBinary);
       if (!message) return;
       const handler = byType.get(message.type);
@@ -222,12 +230,13 @@ export class AuthenticatedWsAdapter extends WsAdapter {
         );
         return;
       }
-      transform(handler(message, message.type)).subscribe({
-        next: (response) => {
+      Promise.resolve(handler(message, message.type)).then(
+        (response) => {
           if (response) connection.send(response as never);
         },
-        error: (error: unknown) => {
-          connection.logger.error(
+        (error: unknown) => {
+          connection.log(
+            'error',
             { err: error instanceof Error ? error.message : String(error), type: message.type },
             'handler failed',
           );
@@ -237,7 +246,12 @@ export class AuthenticatedWsAdapter extends WsAdapter {
             message.client_msg_id,
           );
         },
-      });
+      );
     });
+  }
+
+  /** Nest's disconnect hook: the Connection's socket closing. */
+  override bindClientDisconnect(connection: Connection, callback: () => void): void {
+    connection.ws.once('close', callback);
   }
 }

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { Inject, Injectable } from '@nestjs/common';
-import type { User } from '@admitone/auth-contracts';
 import { normalizeOrigin, RateLimiter, Readiness } from '@admitone/service-runtime';
 import { GATEWAY_CONFIG, GatewayConfig } from '../config/gateway-config';
-import { ConnectionRegistry, ConnectionSlot } from '../connections/connection-registry';
+import type { ConnectionContext } from '../connections/connection-context';
+import { ConnectionRegistry } from '../connections/connection-registry';
 import { AuthServiceClient } from '../auth-service/auth-service.client';
 import { clientAddress } from './client-address';
 import { parseSubprotocolOffer } from './subprotocol';
@@ -13,19 +13,8 @@ import { Refusal, refusal } from './upgrade-refusal';
 
 export const UPGRADE_LIMITER = Symbol('UPGRADE_LIMITER');
 
-/** What the guard hands to the connection handler once a ticket is consumed. */
-export interface UpgradeContext {
-  connection_id: string;
-  request_id: string;
-  remote_address: string;
-  origin?: string;
-  user: User;
-  session_id: string;
-  /** Milliseconds since the epoch. */
-  auth_expires_at: number;
-  /** The user's place under MAX_CONNECTIONS_PER_USER; open() consumes it, a failed upgrade releases it. */
-  slot: ConnectionSlot;
-}
+/** What the guard hands to the adapter once a ticket is consumed. */
+export type UpgradeContext = ConnectionContext;
 
 export type UpgradeDecision =
   | { ok: true; context: UpgradeContext }
