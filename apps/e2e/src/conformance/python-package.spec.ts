@@ -12,12 +12,14 @@ describe('the admitone Python package', () => {
   const cwd = join(workspaceRoot, 'python');
   const run = (args: string[]) => {
     requirePythonVenv();
-    const result = spawnSync(PYTHON, args, { cwd, encoding: 'utf8', timeout: 240_000 });
+    // Plain text whatever the terminal (CI sets variables that turn colours on).
+    const env = { ...process.env, NO_COLOR: '1', MYPY_FORCE_COLOR: '0', PY_COLORS: '0' };
+    const result = spawnSync(PYTHON, args, { cwd, env, encoding: 'utf8', timeout: 240_000 });
     return { status: result.status, output: `${result.stdout}${result.stderr}` };
   };
 
   it('passes its pytest suite', () => {
-    const result = run(['-m', 'pytest', '-q', '-p', 'no:cacheprovider', 'tests']);
+    const result = run(['-m', 'pytest', '-q', '--color=no', '-p', 'no:cacheprovider', 'tests']);
     expect({ status: result.status, output: result.status === 0 ? '' : result.output }).toEqual({
       status: 0,
       output: '',
@@ -26,7 +28,13 @@ describe('the admitone Python package', () => {
   }, 300_000);
 
   it('is clean under mypy --strict', () => {
-    const result = run(['-m', 'mypy', '--cache-dir', '/tmp/admitone-mypy-cache']);
+    const result = run([
+      '-m',
+      'mypy',
+      '--no-color-output',
+      '--cache-dir',
+      '/tmp/admitone-mypy-cache',
+    ]);
     expect({ status: result.status, output: result.output.trim().split('\n').at(-1) }).toEqual({
       status: 0,
       output: expect.stringMatching(/^Success: no issues found/),
