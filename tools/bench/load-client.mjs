@@ -272,6 +272,20 @@ async function relay({ target, credentials, userIds, rate, seconds, redisUrl, pr
   const redis = new Redis(redisUrl);
   redis.defineCommand('benchEmit', { numberOfKeys: 2, lua: emitLua });
   const runTag = `bench-${process.pid}-${Date.now()}`;
+  // Each user's run exists before its events, as a chat's admission makes it: the
+  // gateway delivers only events of runs that belong to the socket's user.
+  const runs = redis.pipeline();
+  userIds.forEach((userId, u) => {
+    const runId = `${runTag}-${u}`;
+    runs.hset(`${prefix}run:${runId}`, {
+      user_id: userId,
+      thread_id: runId,
+      status: 'running',
+      created_at: new Date().toISOString(),
+    });
+    runs.expire(`${prefix}run:${runId}`, 120);
+  });
+  await runs.exec();
   const eventIds = new Array(userIds.length).fill(0);
   let published = 0;
   const total = Math.max(1, Math.round(rate * seconds));
