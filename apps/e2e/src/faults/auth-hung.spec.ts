@@ -116,6 +116,12 @@ describe('ws-gateway while auth-service hangs (SIGSTOP)', () => {
       30_000,
     );
     expect(reopened?.kind).toBe('open');
+    // The gateway's log line reaches us through a pipe, after the socket it let through.
+    await eventually(
+      () => log(gateway).some((m) => CIRCUIT_CLOSED.test(m)),
+      'the gateway to log its circuit closing',
+      20_000,
+    );
     // The breaker opened during the hang and closed after it, in that order.
     const messages = log(gateway);
     const opened = messages.findIndex((m) => CIRCUIT_OPEN.test(m));
