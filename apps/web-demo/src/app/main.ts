@@ -31,6 +31,7 @@ const view = {
   login: $('login-view'),
   chat: $('chat-view'),
   loginForm: $<HTMLFormElement>('login-form'),
+  loginButton: $<HTMLButtonElement>('login-button'),
   loginError: $('login-error'),
   email: $<HTMLInputElement>('email'),
   password: $<HTMLInputElement>('password'),
@@ -193,6 +194,7 @@ async function main(): Promise<void> {
       .then(() => startClient(config, auth))
       .catch((error: Error) => (view.loginError.textContent = error.message));
   });
+  view.loginButton.disabled = false;
   view.chatForm.addEventListener('submit', (e) => {
     e.preventDefault();
     const content = view.chatInput.value.trim();
